@@ -1,0 +1,47 @@
+"""The only place that pushes to live readers (Zulip's send_event_on_commit idea).
+
+A change is sent after its transaction commits, so a rolled-back change reaches nobody.
+The frame is serialised once here; consumers forward the text as it is.
+If the channel layer is down the change is still stored: readers converge through the
+change log (`since` on reconnect, gap detection on the next frame).
+"""
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+LIVE_MESSAGE_TYPE = "live.change"
+
+
+def group_for(event_id: int) -> str:
+    return f"event.{event_id}"
+
+
+def live_message(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": LIVE_MESSAGE_TYPE,
+        "seq": payload["seq"],
+        "frame": json.dumps(payload, separators=(",", ":")),
+    }
+
+
+def send_change_on_commit(*, event_id: int, payload: dict[str, Any]) -> None:
+    message = live_message(payload)
+    transaction.on_commit(lambda: send_now(group_for(event_id), message))
+
+
+def send_now(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        # The change is committed; never fail the reporter's request for the fast path.
+        logger.warning("live push of seq %s to %s failed", message.get("seq"), group, exc_info=True)

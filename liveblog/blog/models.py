@@ -1,0 +1,220 @@
+"""The domain: events, their entries (posts), who may write to them, and the change log.
+
+The change log is the source of truth for live readers: every change a reader can see gets
+the next `seq` of its event, assigned in the writing transaction (see services._next_seq).
+"""
+
+import hashlib
+import secrets
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Paris.") from None
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    class Order(models.TextChoices):
+        NEWEST = "newest", "Newest first"
+        OLDEST = "oldest", "Oldest first"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True, max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    order = models.CharField(max_length=6, choices=Order.choices, default=Order.NEWEST)
+    # The seq of the event's latest change; bumped under a row lock by services only.
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # last_seq belongs to services._next_seq (under a row lock); a stale in-memory copy
+        # saved from elsewhere (the admin, a script) must never move it back.
+        if self.pk and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if f.name not in ("id", "last_seq")
+            ]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("reader:event", kwargs={"slug": self.slug})
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def group_name(self) -> str:
+        return f"event.{self.pk}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        REPORTER = "reporter", "Reporter"
+        EDITOR = "editor", "Editor"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REPORTER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.event}"
+
+
+class PostQuerySet(models.QuerySet["Post"]):
+    def live(self) -> "PostQuerySet":
+        """Not removed. Removed posts stay in the table for the audit trail."""
+        return self.filter(deleted_at__isnull=True)
+
+    def public(self) -> "PostQuerySet":
+        return self.live().filter(status=Post.Status.PUBLISHED)
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    headline = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    body_html = models.TextField(editable=False)
+    published_at = models.DateTimeField(default=timezone.now)
+    is_key_event = models.BooleanField(default=False)
+    is_pinned = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    # NULL, not "", when absent: the unique constraint below must ignore posts without a key.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            # Idempotent publishing relies on this constraint, not on a check-then-insert.
+            models.UniqueConstraint(
+                fields=["event", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="post_unique_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["event", "published_at", "id"],
+                condition=Q(deleted_at__isnull=True, status="published"),
+                name="post_public_stream",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.headline or self.body[:60]
+
+    def get_absolute_url(self) -> str:
+        return reverse("reader:post", kwargs={"slug": self.event.slug, "post_id": self.pk})
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.deleted_at is None
+
+
+class Change(models.Model):
+    """One reader-visible change. `payload` is the exact live message sent for it (SPEC §7)."""
+
+    class Kind(models.TextChoices):
+        POST_CREATED = "post.created"
+        POST_UPDATED = "post.updated"
+        POST_DELETED = "post.deleted"
+        EVENT_UPDATED = "event.updated"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="changes")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["event", "seq"]
+        constraints = [models.UniqueConstraint(fields=["event", "seq"], name="change_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}#{self.seq} {self.kind}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user: models.Model, name: str = "") -> tuple["ApiToken", str]:
+        key = "lb_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, key_hash=cls.hash(key), prefix=key[:8])
+        return token, key

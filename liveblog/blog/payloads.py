@@ -1,0 +1,63 @@
+"""The public shape of events and posts (SPEC §6), built in one place.
+
+The API, the change log and the live socket all use these functions, so a post looks the
+same everywhere and a live update renders with the same template as the page.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.template.loader import render_to_string
+
+from liveblog.blog.models import Event, Post
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def author_payload(user: AbstractBaseUser) -> dict[str, str]:
+    username = user.get_username()
+    display = getattr(user, "get_full_name", lambda: "")() or username
+    return {"username": username, "display_name": display}
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "summary": event.summary,
+        "status": event.status,
+        "timezone": event.timezone,
+        "order": event.order,
+        "starts_at": iso(event.starts_at),
+        "ends_at": iso(event.ends_at),
+        "url": event.get_absolute_url(),
+        "last_seq": event.last_seq,
+    }
+
+
+def post_payload(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.pk,
+        "event": post.event.slug,
+        "headline": post.headline,
+        "body": post.body,
+        "body_html": post.body_html,
+        "author": author_payload(post.author),
+        "published_at": iso(post.published_at),
+        "updated_at": iso(post.updated_at),
+        "is_key_event": post.is_key_event,
+        "is_pinned": post.is_pinned,
+        "status": post.status,
+        "url": post.get_absolute_url(),
+    }
+
+
+def post_fragment(post: Post) -> str:
+    """The entry as readers see it; the page includes the same template."""
+    return render_to_string("reader/_post.html", {"post": post, "event": post.event}).strip()
+
+
+def event_fragment(event: Event) -> str:
+    return render_to_string("reader/_event_header.html", {"event": event}).strip()

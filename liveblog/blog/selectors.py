@@ -1,0 +1,170 @@
+"""Every read the pages, the API and the socket need, with constant query counts."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+
+from liveblog.blog import permissions
+from liveblog.blog.permissions import User
+from liveblog.blog.models import Change, Event, Membership, Post
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a stream: the (published_at, id) of the last entry shown."""
+
+    published_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.published_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> "Cursor":
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            when, _, pk = raw.partition("|")
+            published_at = datetime.fromisoformat(when)
+            if published_at.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(published_at=published_at, id=int(pk))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise BadCursor(f"{value!r} is not a valid cursor.") from None
+
+    @classmethod
+    def of(cls, post: Post) -> "Cursor":
+        return cls(published_at=post.published_at, id=post.pk)
+
+
+@dataclass
+class Page:
+    posts: list[Post]
+    next_cursor: Cursor | None
+
+
+def event_by_slug(slug: str) -> Event | None:
+    return Event.objects.filter(slug=slug).first()
+
+
+def events_for_home() -> dict[str, list[Event]]:
+    events = list(Event.objects.order_by("-starts_at", "-created_at")[:200])
+    return {
+        "live": [e for e in events if e.status == Event.Status.LIVE],
+        "upcoming": sorted(
+            (e for e in events if e.status == Event.Status.SCHEDULED),
+            key=lambda e: e.starts_at or e.created_at,
+        ),
+        "past": [e for e in events if e.status == Event.Status.ENDED],
+    }
+
+
+def events_all() -> Any:
+    return Event.objects.order_by("-created_at", "-id")
+
+
+def events_for_editor(user: User) -> list[Event]:
+    if permissions.is_admin(user):
+        return list(Event.objects.order_by("-created_at"))
+    if not user.is_authenticated:
+        return []
+    ids = Membership.objects.filter(user=user).values("event_id")
+    return list(Event.objects.filter(pk__in=ids).order_by("-created_at"))
+
+
+def _stream(event: Event) -> Any:
+    return Post.objects.public().filter(event=event).select_related("author")
+
+
+def stream_page(
+    event: Event,
+    *,
+    order: str,
+    after: Cursor | None = None,
+    limit: int = 50,
+    include_pinned: bool = True,
+) -> Page:
+    """Published entries in reading order, `limit` at a time, by keyset on (published_at, id):
+    entries arriving or being edited meanwhile never shift a page (no duplicate, no gap)."""
+    posts = _stream(event)
+    if not include_pinned:
+        posts = posts.filter(is_pinned=False)
+    newest_first = order == Event.Order.NEWEST
+    if after is not None:
+        if newest_first:
+            posts = posts.filter(
+                Q(published_at__lt=after.published_at)
+                | Q(published_at=after.published_at, id__lt=after.id)
+            )
+        else:
+            posts = posts.filter(
+                Q(published_at__gt=after.published_at)
+                | Q(published_at=after.published_at, id__gt=after.id)
+            )
+    ordering = ("-published_at", "-id") if newest_first else ("published_at", "id")
+    rows = list(posts.order_by(*ordering)[: limit + 1])
+    for post in rows:
+        post.event = event
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(posts=rows, next_cursor=Cursor.of(rows[-1]) if more and rows else None)
+
+
+def pinned_post(event: Event) -> Post | None:
+    post = _stream(event).filter(is_pinned=True).order_by("-updated_at").first()
+    if post is not None:
+        post.event = event
+    return post
+
+
+def key_events(event: Event, *, limit: int = 100) -> list[Post]:
+    rows = list(_stream(event).filter(is_key_event=True).order_by("-published_at", "-id")[:limit])
+    for post in rows:
+        post.event = event
+    return rows
+
+
+def public_post(event: Event, post_id: int) -> Post | None:
+    post = _stream(event).filter(pk=post_id).first()
+    if post is not None:
+        post.event = event
+    return post
+
+
+def post_for_user(
+    event: Event, post_id: int, user: User
+) -> Post | None:
+    post = Post.objects.live().filter(event=event, pk=post_id).select_related("author").first()
+    if post is None:
+        return None
+    post.event = event
+    return post if permissions.can_see_post(user, post) else None
+
+
+def posts_for_editor(event: Event, user: User) -> list[Post]:
+    """Everything the user may see in the editor: published entries and visible drafts."""
+    posts = Post.objects.live().filter(event=event).select_related("author")
+    if not permissions.can_moderate(user, event):
+        posts = posts.filter(Q(status=Post.Status.PUBLISHED) | Q(author_id=user.pk))
+    rows = list(posts.order_by("-published_at", "-id")[:500])
+    for post in rows:
+        post.event = event
+    return rows
+
+
+def changes_since(event: Event, since: int, *, limit: int) -> list[dict[str, Any]]:
+    """Change messages with seq > since, oldest first, at most `limit`."""
+    rows = Change.objects.filter(event=event, seq__gt=since).order_by("seq")[:limit]
+    return [row.payload for row in rows.only("payload")]
+
+
+def last_seq(event_id: int) -> int:
+    return Event.objects.filter(pk=event_id).values_list("last_seq", flat=True).get()

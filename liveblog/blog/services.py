@@ -1,0 +1,330 @@
+"""Every write to the domain. Each service checks permissions, validates, writes the change
+log in the same transaction, and leaves the live push to broadcast (after commit).
+
+Services raise django's PermissionDenied and ValidationError (with field names), and
+Conflict when a unique thing is already taken.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User as UserModel
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from liveblog.blog import broadcast, permissions
+from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, validate_timezone
+from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
+from liveblog.blog.permissions import User
+from liveblog.blog.rendering import markdown_to_html
+
+
+class Conflict(ValidationError):
+    """The request is well-formed but collides with existing state (HTTP 409)."""
+
+
+def _person(user: User) -> UserModel:
+    """The logged-in user behind an allowed action (permission checks ran first)."""
+    if not isinstance(user, UserModel):
+        raise PermissionDenied("Log in first.")
+    return user
+
+
+# --- the change log ---------------------------------------------------------------------
+
+
+def _next_seq(event: Event) -> int:
+    """Lock the event row and take its next seq.
+
+    The lock is held until commit, so changes of one event commit in seq order and two
+    concurrent writers can never get the same or out-of-order numbers.
+    """
+    locked = Event.objects.select_for_update().only("last_seq").get(pk=event.pk)
+    locked.last_seq += 1
+    Event.objects.filter(pk=event.pk).update(last_seq=locked.last_seq)
+    event.last_seq = locked.last_seq
+    return locked.last_seq
+
+
+def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = None) -> Change:
+    seq = _next_seq(event)
+    payload: dict[str, Any] = {"type": kind, "seq": seq}
+    if kind == Change.Kind.EVENT_UPDATED:
+        payload["event"] = event_payload(event)
+        payload["html"] = event_fragment(event)
+    elif kind == Change.Kind.POST_DELETED:
+        assert post is not None
+        payload["post"] = {"id": post.pk}
+    else:
+        assert post is not None
+        payload["post"] = post_payload(post)
+        payload["html"] = post_fragment(post)
+    change = Change.objects.create(
+        event=event,
+        seq=seq,
+        kind=kind,
+        post=post,
+        actor=_person(actor) if actor is not None else None,
+        payload=payload,
+    )
+    broadcast.send_change_on_commit(event_id=event.pk, payload=payload)
+    return change
+
+
+# --- events -----------------------------------------------------------------------------
+
+EVENT_FIELDS = ("title", "summary", "status", "timezone", "order", "starts_at", "ends_at")
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:80] or "event"
+    slug, n = base, 2
+    while Event.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _clean_event(event: Event) -> None:
+    try:
+        event.full_clean(exclude=["slug"] if event.pk else None, validate_unique=False)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+    if event.starts_at and event.ends_at and event.ends_at < event.starts_at:
+        raise ValidationError({"ends_at": ["The end must not be before the start."]})
+
+
+@transaction.atomic
+def event_create(
+    *,
+    actor: User,
+    title: str,
+    slug: str | None = None,
+    summary: str = "",
+    timezone_name: str = "UTC",
+    order: str = Event.Order.NEWEST,
+    status: str = Event.Status.SCHEDULED,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> Event:
+    if not permissions.can_create_event(actor):
+        raise PermissionDenied("Only admins can create events.")
+    if slug and Event.objects.filter(slug=slug).exists():
+        raise Conflict({"slug": [f"The slug {slug!r} is already in use."]})
+    event = Event(
+        title=title,
+        slug=slug or _unique_slug(title),
+        summary=summary,
+        timezone=timezone_name,
+        order=order,
+        status=status,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    _clean_event(event)
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        raise Conflict({"slug": [f"The slug {event.slug!r} is already in use."]}) from None
+    Membership.objects.create(event=event, user=_person(actor), role=Membership.Role.EDITOR)
+    return event
+
+
+@transaction.atomic
+def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Event:
+    if not permissions.can_manage_event(actor, event):
+        raise PermissionDenied("Only the event's editors can change it.")
+    unknown = set(changes) - set(EVENT_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    for name, value in changes.items():
+        setattr(event, name, value)
+    now = timezone.now()
+    if changes.get("status") == Event.Status.LIVE and not event.starts_at:
+        event.starts_at = now
+    if changes.get("status") == Event.Status.ENDED and not event.ends_at:
+        event.ends_at = now
+    _clean_event(event)
+    event.save()
+    _record(event=event, kind=Change.Kind.EVENT_UPDATED, actor=actor)
+    return event
+
+
+@transaction.atomic
+def membership_add(*, actor: User, event: Event, user: User, role: str) -> Membership:
+    if not permissions.can_manage_event(actor, event):
+        raise PermissionDenied("Only the event's editors can manage its members.")
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(Membership.Role.values)}."]})
+    membership, _ = Membership.objects.update_or_create(
+        event=event, user=_person(user), defaults={"role": role}
+    )
+    return membership
+
+
+# --- posts ------------------------------------------------------------------------------
+
+
+def _clean_post_fields(*, body: str, headline: str, status: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not body or not body.strip():
+        errors["body"] = ["An entry needs a body."]
+    elif len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
+        errors["body"] = [
+            f"At most {settings.LIVEBLOG_MAX_BODY_CHARS:,} characters (this has {len(body):,})."
+        ]
+    if len(headline) > settings.LIVEBLOG_MAX_HEADLINE_CHARS:
+        errors["headline"] = [f"At most {settings.LIVEBLOG_MAX_HEADLINE_CHARS} characters."]
+    if status not in Post.Status.values:
+        errors["status"] = [f"Choose one of: {', '.join(Post.Status.values)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_moderation(actor: User, event: Event, *, is_pinned: bool, is_key_event: bool) -> None:
+    if (is_pinned or is_key_event) and not permissions.can_moderate(actor, event):
+        raise PermissionDenied("Only editors can pin entries or mark key events.")
+
+
+def _unpin_others(*, actor: User, post: Post) -> None:
+    """One pinned entry per event: pinning a post unpins the previous one."""
+    others = Post.objects.live().filter(event=post.event, is_pinned=True).exclude(pk=post.pk)
+    for other in others.select_related("author", "event"):
+        other.is_pinned = False
+        other.save(update_fields=["is_pinned", "updated_at"])
+        if other.is_public:
+            _record(event=post.event, kind=Change.Kind.POST_UPDATED, actor=actor, post=other)
+
+
+@transaction.atomic
+def post_publish(
+    *,
+    event: Event,
+    author: User,
+    body: str,
+    headline: str = "",
+    published_at: datetime | None = None,
+    is_key_event: bool = False,
+    is_pinned: bool = False,
+    status: str = Post.Status.PUBLISHED,
+    idempotency_key: str | None = None,
+) -> tuple[Post, bool]:
+    """Create an entry. Returns (post, created); with an `idempotency_key` already used on
+    this event, returns the first post and creates nothing."""
+    if not permissions.can_publish(author, event):
+        raise PermissionDenied("You are not a member of this event.")
+    _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
+    _clean_post_fields(body=body, headline=headline, status=status)
+    post = Post(
+        event=event,
+        author=_person(author),
+        headline=headline.strip(),
+        body=body,
+        body_html=markdown_to_html(body),
+        published_at=published_at or timezone.now(),
+        is_key_event=is_key_event,
+        is_pinned=is_pinned,
+        status=status,
+        idempotency_key=idempotency_key or None,
+    )
+    try:
+        with transaction.atomic():
+            post.save()
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = Post.objects.select_related("event", "author").get(
+            event=event, idempotency_key=idempotency_key
+        )
+        return existing, False
+    if post.is_public:
+        if post.is_pinned:
+            _unpin_others(actor=author, post=post)
+        _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post)
+    return post, True
+
+
+POST_FIELDS = ("headline", "body", "published_at", "is_key_event", "is_pinned", "status")
+
+
+@transaction.atomic
+def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
+    if not permissions.can_edit_post(actor, post):
+        raise PermissionDenied("You can only change your own entries.")
+    unknown = set(changes) - set(POST_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    post = Post.objects.select_for_update().select_related("event", "author").get(pk=post.pk)
+    if post.deleted_at is not None:
+        raise Conflict("This entry has been removed.")
+    _check_moderation(
+        actor,
+        post.event,
+        is_pinned=bool(changes.get("is_pinned")) and not post.is_pinned,
+        is_key_event=bool(changes.get("is_key_event")) and not post.is_key_event,
+    )
+    if ("is_pinned" in changes and not changes["is_pinned"] and post.is_pinned) or (
+        "is_key_event" in changes and not changes["is_key_event"] and post.is_key_event
+    ):
+        _check_moderation(actor, post.event, is_pinned=True, is_key_event=False)
+    was_public = post.is_public
+    for name, value in changes.items():
+        setattr(post, name, value)
+    if post.published_at is None:
+        post.published_at = timezone.now()
+    post.headline = post.headline.strip()
+    _clean_post_fields(body=post.body, headline=post.headline, status=post.status)
+    post.body_html = markdown_to_html(post.body)
+    post.save()
+    if post.is_public and post.is_pinned:
+        _unpin_others(actor=actor, post=post)
+    if was_public and post.is_public:
+        _record(event=post.event, kind=Change.Kind.POST_UPDATED, actor=actor, post=post)
+    elif post.is_public:
+        _record(event=post.event, kind=Change.Kind.POST_CREATED, actor=actor, post=post)
+    elif was_public:
+        _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
+    return post
+
+
+@transaction.atomic
+def post_delete(*, actor: User, post: Post) -> None:
+    """Remove an entry for readers. The row stays for the audit trail."""
+    if not permissions.can_edit_post(actor, post):
+        raise PermissionDenied("You can only remove your own entries.")
+    post = Post.objects.select_for_update().select_related("event").get(pk=post.pk)
+    if post.deleted_at is not None:
+        return
+    was_public = post.is_public
+    post.deleted_at = timezone.now()
+    post.deleted_by = _person(actor)
+    post.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    if was_public:
+        _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+def token_issue(*, user: User, name: str = "") -> str:
+    """Create a bearer token and return the key; it is not stored and cannot be shown again."""
+    _token, key = ApiToken.issue(user=_person(user), name=name)
+    return key
+
+
+__all__ = [
+    "Conflict",
+    "event_create",
+    "event_update",
+    "membership_add",
+    "post_delete",
+    "post_publish",
+    "post_update",
+    "token_issue",
+    "validate_timezone",
+]

@@ -1,0 +1,75 @@
+"""Typed readers for configuration from the environment (12-factor).
+
+Every reader fails loudly with ImproperlyConfigured naming the variable, so a typo in
+a deployment stops start-up instead of silently running with a default.
+"""
+
+import os
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bad(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}={value!r} is not valid: expected {expected}.")
+
+
+def envstr(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise _bad(name, raw, "one of 1/0, true/false, yes/no, on/off")
+
+
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad(name, raw, "a whole number") from None
+    if value < minimum:
+        raise _bad(name, raw, f"a whole number of at least {minimum}")
+    return value
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envdatabase(name: str, default: str) -> dict[str, Any]:
+    raw = os.environ.get(name) or default
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+    except Exception as exc:
+        expected = f"a database URL such as postgres://user@host:5432/db ({exc})"
+        raise _bad(name, raw, expected) from None
+    if not config.get("ENGINE") or not config.get("NAME"):
+        raise _bad(name, raw, "a database URL such as postgres://user@host:5432/db")
+    return dict(config)
+
+
+def envredis(name: str) -> str | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise _bad(name, raw, "a Redis URL such as redis://127.0.0.1:6379/0")
+    return raw

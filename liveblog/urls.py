@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("editor/", include("liveblog.editor.urls")),
+    path("api/", include("liveblog.api.urls")),
+    path("", include("liveblog.reader.urls")),
+]

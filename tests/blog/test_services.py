@@ -1,0 +1,252 @@
+"""Services: permissions, the change log and what each write broadcasts (after commit)."""
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from liveblog.blog import broadcast, services
+from liveblog.blog.models import Change, Event, Membership, Post
+from tests.factories import EventFactory, MembershipFactory, PostFactory, UserFactory
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What the services pushed to the channel layer, in order."""
+    messages: list[dict] = []
+    monkeypatch.setattr(broadcast, "send_now", lambda group, msg: messages.append(msg))
+    return messages
+
+
+def frames(sent):
+    return [json.loads(m["frame"]) for m in sent]
+
+
+def publish(event, author, **kwargs):
+    kwargs.setdefault("body", "The conference *opens*.")
+    post, _created = services.post_publish(event=event, author=author, **kwargs)
+    return post
+
+
+def test_publish_records_change_and_broadcasts_after_commit(
+    event, reporter, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        post = publish(event, reporter)
+        assert sent == [], "nothing may be pushed before the transaction commits"
+    for callback in callbacks:
+        callback()
+    [frame] = frames(sent)
+    assert frame["type"] == "post.created"
+    assert frame["seq"] == 1
+    assert frame["post"]["id"] == post.pk
+    assert f'id="post-{post.pk}"' in frame["html"]
+    change = Change.objects.get(event=event)
+    assert change.seq == 1 and change.payload == frame
+    event.refresh_from_db()
+    assert event.last_seq == 1
+
+
+def test_rolled_back_publish_reaches_no_reader(event, reporter, sent):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish(event, reporter)
+        raise RuntimeError("rollback")
+    assert sent == []
+    assert not Post.objects.exists()
+
+
+def test_body_is_rendered_and_sanitised(event, reporter):
+    post = publish(
+        event, reporter, body="Hi <script>alert(1)</script> [x](javascript:alert(1)) **b**"
+    )
+    assert "<script" not in post.body_html
+    assert 'href="javascript' not in post.body_html
+    assert "<strong>b</strong>" in post.body_html
+
+
+def test_draft_is_not_broadcast_until_published(
+    event, reporter, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post = publish(event, reporter, status=Post.Status.DRAFT)
+    assert sent == [] and not Change.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_update(actor=reporter, post=post, changes={"status": "published"})
+    assert [f["type"] for f in frames(sent)] == ["post.created"]
+
+
+def test_edit_and_delete_are_broadcast_in_seq_order(
+    event, reporter, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post = publish(event, reporter)
+        services.post_update(actor=reporter, post=post, changes={"body": "Corrected."})
+        services.post_delete(actor=reporter, post=post)
+    assert [(f["type"], f["seq"]) for f in frames(sent)] == [
+        ("post.created", 1),
+        ("post.updated", 2),
+        ("post.deleted", 3),
+    ]
+    assert frames(sent)[2]["post"] == {"id": post.pk}
+    post.refresh_from_db()
+    assert post.deleted_at is not None, "a removed post is kept for the audit trail"
+
+
+def test_reporter_cannot_edit_others_post(event, reporter):
+    other = MembershipFactory(event=event).user
+    post = publish(event, other)
+    with pytest.raises(PermissionDenied):
+        services.post_update(actor=reporter, post=post, changes={"body": "hijacked"})
+    with pytest.raises(PermissionDenied):
+        services.post_delete(actor=reporter, post=post)
+    post.refresh_from_db()
+    assert post.body != "hijacked" and post.deleted_at is None
+    assert Change.objects.count() == 1
+
+
+def test_editor_can_edit_others_post_and_pin(event, reporter, editor):
+    post = publish(event, reporter)
+    services.post_update(actor=editor, post=post, changes={"is_pinned": True, "body": "Fixed"})
+    post.refresh_from_db()
+    assert post.is_pinned and post.body == "Fixed"
+
+
+def test_reporter_cannot_pin_or_mark_key_event(event, reporter):
+    with pytest.raises(PermissionDenied):
+        publish(event, reporter, is_pinned=True)
+    with pytest.raises(PermissionDenied):
+        publish(event, reporter, is_key_event=True)
+    assert not Post.objects.exists()
+
+
+def test_outsider_cannot_publish(event, outsider):
+    with pytest.raises(PermissionDenied):
+        publish(event, outsider)
+
+
+def test_pinning_unpins_the_previous_pinned_post(
+    event, editor, sent, django_capture_on_commit_callbacks
+):
+    first = publish(event, editor, is_pinned=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = publish(event, editor, is_pinned=True)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert not first.is_pinned and second.is_pinned
+    assert [(f["type"], f["post"]["id"]) for f in frames(sent)] == [
+        ("post.updated", first.pk),
+        ("post.created", second.pk),
+    ]
+
+
+def test_body_and_headline_limits_name_the_field(event, reporter):
+    with pytest.raises(ValidationError) as error:
+        publish(event, reporter, body="x" * 50_001)
+    assert "body" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        publish(event, reporter, headline="h" * 301)
+    assert "headline" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        publish(event, reporter, body="   ")
+    assert not Post.objects.exists()
+
+
+def test_idempotency_key_returns_first_post(event, reporter):
+    first, created = services.post_publish(
+        event=event, author=reporter, body="once", idempotency_key="k1"
+    )
+    again, created_again = services.post_publish(
+        event=event, author=reporter, body="once", idempotency_key="k1"
+    )
+    assert created and not created_again and first.pk == again.pk
+    assert Post.objects.count() == 1 and Change.objects.count() == 1
+
+
+def test_backdated_post_keeps_its_time(event, reporter):
+    when = timezone.now() - timedelta(hours=2)
+    post = publish(event, reporter, published_at=when)
+    assert post.published_at == when
+
+
+def test_event_update_by_editor_logs_event_updated(
+    event, editor, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(actor=editor, event=event, changes={"status": "ended"})
+    event.refresh_from_db()
+    assert event.status == "ended" and event.ends_at is not None
+    [frame] = frames(sent)
+    assert frame["type"] == "event.updated" and frame["event"]["status"] == "ended"
+
+
+def test_reporter_cannot_change_event(event, reporter):
+    with pytest.raises(PermissionDenied):
+        services.event_update(actor=reporter, event=event, changes={"status": "ended"})
+    event.refresh_from_db()
+    assert event.status == Event.Status.LIVE
+
+
+def test_event_timezone_is_validated(event, editor):
+    with pytest.raises(ValidationError) as error:
+        services.event_update(actor=editor, event=event, changes={"timezone": "Mars/Olympus"})
+    assert "timezone" in error.value.message_dict
+
+
+def test_only_admin_creates_events(admin, outsider):
+    with pytest.raises(PermissionDenied):
+        services.event_create(actor=outsider, title="Nope")
+    event = services.event_create(actor=admin, title="Election night: results")
+    assert event.slug == "election-night-results"
+    with pytest.raises(services.Conflict):
+        services.event_create(actor=admin, title="Again", slug="election-night-results")
+
+
+def test_editor_adds_member(event, editor):
+    newcomer = UserFactory()
+    services.membership_add(actor=editor, event=event, user=newcomer, role="reporter")
+    assert Membership.objects.get(event=event, user=newcomer).role == "reporter"
+
+
+def test_saving_a_stale_event_never_moves_last_seq_back(event, reporter):
+    stale = Event.objects.get(pk=event.pk)
+    publish(event, reporter)
+    stale.title = "Renamed"
+    stale.save()
+    assert Event.objects.get(pk=event.pk).last_seq == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_publishers_get_distinct_increasing_seqs():
+    event = EventFactory()
+    authors = [MembershipFactory(event=event).user for _ in range(4)]
+    errors: list[Exception] = []
+
+    def work(author):
+        try:
+            for i in range(10):
+                publish(event, author, body=f"entry {i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in authors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    seqs = list(Change.objects.filter(event=event).values_list("seq", flat=True))
+    assert sorted(seqs) == list(range(1, 41))
+    assert Event.objects.get(pk=event.pk).last_seq == 40
+
+
+def test_post_factory_posts_are_visible_to_readers(event):
+    post = PostFactory(event=event)
+    assert post.is_public

@@ -1,0 +1,40 @@
+import pytest
+from django.test import Client
+
+from liveblog.blog.models import Membership
+from tests.factories import AdminFactory, EventFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def event(db):
+    return EventFactory()
+
+
+@pytest.fixture
+def admin(db):
+    return AdminFactory(username="admin")
+
+
+@pytest.fixture
+def reporter(event):
+    return MembershipFactory(event=event, role=Membership.Role.REPORTER).user
+
+
+@pytest.fixture
+def editor(event):
+    return MembershipFactory(event=event, role=Membership.Role.EDITOR).user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def client_for():
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
