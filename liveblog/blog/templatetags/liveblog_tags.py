@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from django import template
+from django.utils import dateformat
 
 from liveblog.blog.models import Event
 from liveblog.blog.rendering import clock
@@ -17,11 +18,6 @@ def event_clock(value: datetime | None, event: Event) -> str:
 
 
 @register.filter
-def event_local(value: datetime | None, event: Event) -> datetime | None:
-    return value.astimezone(event.tz) if value else None
-
-
-@register.filter
 def sort_key(value: datetime) -> str:
     """A string that orders entries like the stream does: published_at then id."""
     return f"{value.timestamp():.6f}"
@@ -31,3 +27,19 @@ def sort_key(value: datetime) -> str:
 def display_name(user: object) -> str:
     full = getattr(user, "get_full_name", lambda: "")()
     return full or getattr(user, "get_username", lambda: "")()
+
+
+@register.filter
+def event_iso(value: datetime | None, event: Event) -> str:
+    """ISO 8601 with the event zone's offset, for <time datetime>. (The `date` filter would
+    convert back to the site zone first.)"""
+    if value is None:
+        return ""
+    return value.astimezone(event.tz).isoformat(timespec="seconds")
+
+
+@register.filter
+def event_date(value: datetime | None, event: Event) -> str:
+    if value is None:
+        return ""
+    return dateformat.format(value.astimezone(event.tz), "N j, Y")
