@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Q
 
 from liveblog.blog import permissions
-from liveblog.blog.permissions import User
 from liveblog.blog.models import Change, Event, Membership, Post
+from liveblog.blog.permissions import User
 
 
 class BadCursor(ValueError):
@@ -139,9 +139,7 @@ def public_post(event: Event, post_id: int) -> Post | None:
     return post
 
 
-def post_for_user(
-    event: Event, post_id: int, user: User
-) -> Post | None:
+def post_for_user(event: Event, post_id: int, user: User) -> Post | None:
     post = Post.objects.live().filter(event=event, pk=post_id).select_related("author").first()
     if post is None:
         return None
