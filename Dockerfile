@@ -1,0 +1,19 @@
+# The production image: one ASGI process per container; scale with replicas.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY liveblog ./liveblog
+RUN pip install .
+
+COPY . .
+RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+
+RUN useradd --system --uid 10001 liveblog
+USER liveblog
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "liveblog.asgi:application"]

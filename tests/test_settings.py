@@ -1,0 +1,70 @@
+"""Configuration comes from the environment; a bad value stops start-up naming the variable."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "nosuchdb://x"),
+        ("REDIS_URL", "localhost:6379"),
+        ("SECURE_HSTS_SECONDS", "a year"),
+    ],
+)
+def test_bad_value_names_the_variable(name, value):
+    env = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), name: value}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert f"{name}=" in result.stderr
+
+
+def test_production_settings_pass_check_deploy():
+    result = manage("check", "--deploy", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode == 0, result.stderr
+    assert "WARNINGS" not in result.stderr + result.stdout
+
+
+def test_production_requires_a_secret_key():
+    result = manage("check", DEBUG="0", SECRET_KEY="")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_embedded_default_uses_sqlite_and_in_memory_layer():
+    code = (
+        "import django;django.setup();from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'])"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "liveblog.settings", "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+    ]
