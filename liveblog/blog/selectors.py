@@ -147,17 +147,6 @@ def post_for_user(event: Event, post_id: int, user: User) -> Post | None:
     return post if permissions.can_see_post(user, post) else None
 
 
-def posts_for_editor(event: Event, user: User) -> list[Post]:
-    """Everything the user may see in the editor: published entries and visible drafts."""
-    posts = Post.objects.live().filter(event=event).select_related("author")
-    if not permissions.can_moderate(user, event):
-        posts = posts.filter(Q(status=Post.Status.PUBLISHED) | Q(author_id=user.pk))
-    rows = list(posts.order_by("-published_at", "-id")[:500])
-    for post in rows:
-        post.event = event
-    return rows
-
-
 def changes_since(event: Event, since: int, *, limit: int) -> list[dict[str, Any]]:
     """Change messages with seq > since, oldest first, at most `limit`."""
     rows = Change.objects.filter(event=event, seq__gt=since).order_by("seq")[:limit]
@@ -166,3 +155,18 @@ def changes_since(event: Event, since: int, *, limit: int) -> list[dict[str, Any
 
 def last_seq(event_id: int) -> int:
     return Event.objects.filter(pk=event_id).values_list("last_seq", flat=True).get()
+
+
+def drafts_for_editor(event: Event, user: User) -> list[Post]:
+    """Drafts the user may see: all for editors and admins, their own for reporters."""
+    posts = Post.objects.live().filter(event=event, status=Post.Status.DRAFT)
+    if not permissions.can_moderate(user, event):
+        posts = posts.filter(author_id=user.pk)
+    rows = list(posts.select_related("author").order_by("-published_at", "-id")[:200])
+    for post in rows:
+        post.event = event
+    return rows
+
+
+def event_members(event: Event) -> list[Membership]:
+    return list(event.memberships.select_related("user").order_by("role", "user__username"))

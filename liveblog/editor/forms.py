@@ -1,0 +1,178 @@
+"""The editor's forms. They parse and check input; the services decide and write."""
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from liveblog.blog.models import Event, Membership, Post
+
+MODERATION_FIELDS = ("is_key_event", "is_pinned")
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, messages)
+
+
+class EventTimeField(forms.DateTimeField):
+    """A `datetime-local` input read and shown in the event's zone, not the server's.
+
+    Django converts naive input with the *current* zone; overriding it around parsing and
+    display keeps "10:30" meaning 10:30 where the event happens.
+    """
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, *, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
+        self.tz = tz
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> datetime | None:
+        with timezone.override(self.tz):
+            return super().to_python(value)
+
+    def prepare_value(self, value: Any) -> Any:
+        with timezone.override(self.tz):
+            return super().prepare_value(value)
+
+
+class PostForm(forms.Form):
+    """An entry, new or edited. `moderator` says whether key event and pin are offered."""
+
+    headline = forms.CharField(
+        required=False,
+        max_length=settings.LIVEBLOG_MAX_HEADLINE_CHARS,
+        help_text="Shown in bold above the entry and used as its title in feeds.",
+    )
+    body = forms.CharField(
+        label="Entry",
+        max_length=settings.LIVEBLOG_MAX_BODY_CHARS,
+        widget=forms.Textarea(attrs={"rows": 10, "data-body": ""}),
+        help_text="Markdown: **bold**, _italic_, [link](https://…), > quote, - list.",
+        error_messages={"required": "An entry needs a body."},
+        strip=False,
+    )
+    is_key_event = forms.BooleanField(required=False, label="Key event")
+    is_pinned = forms.BooleanField(required=False, label="Pin to the top")
+    # One per rendered form: a double-clicked "Publish" creates one entry, not two.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(
+        self, *args: Any, event: Event, moderator: bool, post: Post | None = None, **kwargs: Any
+    ) -> None:
+        if post is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "headline": post.headline,
+                    "body": post.body,
+                    "published_at": post.published_at,
+                    "is_key_event": post.is_key_event,
+                    "is_pinned": post.is_pinned,
+                },
+            )
+        else:
+            kwargs.setdefault("initial", {"token": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
+        self.moderator = moderator
+        self.fields["published_at"] = EventTimeField(
+            tz=event.tz,
+            required=False,
+            label=f"Time ({event.timezone})",
+            help_text="Leave empty for now. Set it to backdate an entry, e.g. to 10:30.",
+        )
+        if not moderator:
+            for name in MODERATION_FIELDS:
+                self.fields[name].disabled = True
+
+    def clean_body(self) -> str:
+        # Browsers send textarea lines with CRLF; store what the API stores.
+        return str(self.cleaned_data["body"]).replace("\r\n", "\n")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.moderator:
+            for name in MODERATION_FIELDS:
+                submitted = self.fields[name].widget.value_from_datadict(
+                    self.data, self.files, self.add_prefix(name)
+                )
+                if submitted and not self.get_initial_for_field(self.fields[name], name):
+                    raise ValidationError("Only editors can pin entries or mark key events.")
+        return cleaned
+
+    def changes_to(self, post: Post) -> dict[str, Any]:
+        """The fields that differ from the stored post, as `post_update` takes them."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        for name in ("headline", "body"):
+            if data[name] != getattr(post, name):
+                changes[name] = data[name]
+        when = data.get("published_at")
+        # The input has minute precision: an untouched time must not move the entry.
+        if when and _minute(when) != _minute(post.published_at):
+            changes["published_at"] = when
+        if self.moderator:
+            for name in MODERATION_FIELDS:
+                if data[name] != getattr(post, name):
+                    changes[name] = data[name]
+        return changes
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+class EventSettingsForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    summary = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The lede shown under the title.",
+    )
+    status = forms.ChoiceField(choices=Event.Status.choices)
+    timezone = forms.ChoiceField(label="Time zone", help_text="Entry times are shown in this zone.")
+    order = forms.ChoiceField(
+        label="Reading order", choices=Event.Order.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {name: getattr(event, name) for name in self.base_fields})
+        super().__init__(*args, **kwargs)
+        zones = _timezones()
+        if event.timezone not in zones:
+            zones = (event.timezone, *zones)
+        self.fields["timezone"].choices = [(zone, zone) for zone in zones]  # type: ignore[attr-defined]
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+@cache
+def _timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+    def clean_username(self) -> AbstractBaseUser:
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise ValidationError("No active user has this username.")
+        return user

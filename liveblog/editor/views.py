@@ -1,0 +1,283 @@
+"""The reporters' and editors' interface (SPEC §4, §5).
+
+Views parse the form, call one service and redirect (PRG), or re-render the form with the
+service's errors next to its fields. The services check permissions again and are the
+authority; the checks here only decide what to show and answer early with 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from liveblog.blog import permissions, selectors, services
+from liveblog.blog.models import Event, Post
+from liveblog.blog.rendering import markdown_to_html
+from liveblog.editor.forms import EventSettingsForm, MemberForm, PostForm, add_service_errors
+
+View = Callable[..., HttpResponse]
+
+# The submit button pressed: which status the entry gets, or a preview only.
+ACTIONS = {"publish": Post.Status.PUBLISHED, "draft": Post.Status.DRAFT}
+
+
+def refusals_as_403(view: View) -> View:
+    """Render PermissionDenied, from a check here or from a service, as the editor's 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            context = {"reason": str(exc) or "You are not allowed to do this."}
+            return render(request, "editor/403.html", context, status=403)
+
+    return wrapper
+
+
+def _event_to_write(request: HttpRequest, slug: str) -> Event:
+    event = selectors.event_by_slug(slug)
+    if event is None:
+        raise Http404("No such event.")
+    if not permissions.can_publish(request.user, event):
+        raise PermissionDenied("You are not a member of this event.")
+    return event
+
+
+def _post_to_edit(request: HttpRequest, event: Event, post_id: int) -> Post:
+    post = selectors.post_for_user(event, post_id, request.user)
+    if post is None:
+        raise Http404("No such entry.")
+    if not permissions.can_edit_post(request.user, post):
+        raise PermissionDenied("You can only change your own entries.")
+    return post
+
+
+def _composer_url(event: Event, post: Post | None = None) -> str:
+    url = reverse("editor:compose", args=[event.slug])
+    if post is None or post.deleted_at is not None:
+        return url
+    return f"{url}#{'post' if post.is_public else 'draft'}-{post.pk}"
+
+
+def _preview(request: HttpRequest) -> str | None:
+    if request.POST.get("action") != "preview":
+        return None
+    return markdown_to_html(request.POST.get("body", ""))
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "editor/home.html", {"events": selectors.events_for_editor(request.user)}
+    )
+
+
+def _composer_context(request: HttpRequest, event: Event, form: PostForm) -> dict[str, Any]:
+    # event.last_seq was read before the entries, so catching up from it can only repeat
+    # changes (the live client drops those), never miss one.
+    order = Event.Order.NEWEST
+    pinned = selectors.pinned_post(event)
+    page = selectors.stream_page(event, order=order, include_pinned=False)
+    shown = [pinned, *page.posts] if pinned else page.posts
+    drafts = selectors.drafts_for_editor(event, request.user)
+    return {
+        "event": event,
+        "form": form,
+        "moderator": form.moderator,
+        "can_manage": permissions.can_manage_event(request.user, event),
+        "preview_html": _preview(request),
+        "drafts": drafts,
+        "pinned": pinned,
+        "page": page,
+        # Without JavaScript the entries carry no controls: list the ones I may change.
+        "editable": [p for p in shown if form.moderator or p.author_id == request.user.pk],
+        "order": order,
+        "seq": event.last_seq,
+    }
+
+
+@login_required
+@refusals_as_403
+@require_http_methods(["GET", "HEAD", "POST"])
+def compose(request: HttpRequest, slug: str) -> HttpResponse:
+    event = _event_to_write(request, slug)
+    moderator = permissions.can_moderate(request.user, event)
+    data = request.POST if request.method == "POST" else None
+    form = PostForm(data, event=event, moderator=moderator)
+    status = ACTIONS.get(request.POST.get("action", ""))
+    if status and form.is_valid():
+        post = _publish(request, event, form, status)
+        if post is not None:
+            # Back to an empty form at the top, ready for the next entry.
+            return redirect(_composer_url(event))
+    return render(request, "editor/compose.html", _composer_context(request, event, form))
+
+
+def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) -> Post | None:
+    data = form.cleaned_data
+    token = data.get("token")
+    try:
+        post, _created = services.post_publish(
+            event=event,
+            author=request.user,
+            body=data["body"],
+            headline=data["headline"],
+            published_at=data.get("published_at"),
+            is_key_event=bool(data["is_key_event"]),
+            is_pinned=bool(data["is_pinned"]),
+            status=status,
+            idempotency_key=f"editor-{request.user.pk}-{token}" if token else None,
+        )
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+    messages.success(request, "Published." if post.is_public else "Draft saved.")
+    return post
+
+
+@login_required
+@refusals_as_403
+@never_cache
+@require_POST
+def preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """The body as readers would see it: the same renderer and sanitiser as publishing."""
+    _event_to_write(request, slug)
+    body = request.POST.get("body", "")
+    if len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
+        return HttpResponse("Too long to preview.", status=413, content_type="text/plain")
+    return HttpResponse(markdown_to_html(body), content_type="text/html; charset=utf-8")
+
+
+@login_required
+@refusals_as_403
+@require_http_methods(["GET", "HEAD", "POST"])
+def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    event = _event_to_write(request, slug)
+    post = _post_to_edit(request, event, post_id)
+    moderator = permissions.can_moderate(request.user, event)
+    data = request.POST if request.method == "POST" else None
+    form = PostForm(data, event=event, moderator=moderator, post=post)
+    status = ACTIONS.get(request.POST.get("action", ""))
+    if status and form.is_valid():
+        changes = form.changes_to(post)
+        if status != post.status:
+            changes["status"] = status
+        if not changes:
+            messages.info(request, "No changes to save.")
+            return redirect(_composer_url(event, post))
+        try:
+            updated = services.post_update(actor=request.user, post=post, changes=changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _update_message(post, updated))
+            return redirect(_composer_url(event, updated))
+    context = {
+        "event": event,
+        "post": post,
+        "form": form,
+        "moderator": moderator,
+        "preview_html": _preview(request),
+    }
+    return render(request, "editor/post_edit.html", context)
+
+
+def _update_message(before: Post, after: Post) -> str:
+    if before.status == after.status:
+        return "Entry updated."
+    return "Published." if after.is_public else "Moved to drafts."
+
+
+@login_required
+@refusals_as_403
+@require_http_methods(["GET", "HEAD", "POST"])
+def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    event = _event_to_write(request, slug)
+    post = _post_to_edit(request, event, post_id)
+    if request.method == "POST":
+        services.post_delete(actor=request.user, post=post)
+        messages.success(request, "Entry removed.")
+        return redirect(_composer_url(event))
+    return render(request, "editor/post_delete.html", {"event": event, "post": post})
+
+
+# --- event settings and members (editors) ------------------------------------------------
+
+
+def _event_to_manage(request: HttpRequest, slug: str) -> Event:
+    event = _event_to_write(request, slug)
+    if not permissions.can_manage_event(request.user, event):
+        raise PermissionDenied("Only the event's editors can change its settings.")
+    return event
+
+
+def _settings_page(
+    request: HttpRequest, event: Event, form: EventSettingsForm, member_form: MemberForm
+) -> HttpResponse:
+    context = {
+        "event": event,
+        "form": form,
+        "member_form": member_form,
+        "members": selectors.event_members(event),
+    }
+    return render(request, "editor/event_settings.html", context)
+
+
+@login_required
+@refusals_as_403
+@require_http_methods(["GET", "HEAD", "POST"])
+def event_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    event = _event_to_manage(request, slug)
+    data = request.POST if request.method == "POST" else None
+    form = EventSettingsForm(data, event=event)
+    if form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, "No changes to save.")
+            return HttpResponseRedirect(request.path)
+        try:
+            services.event_update(actor=request.user, event=event, changes=changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Event settings saved.")
+            return HttpResponseRedirect(request.path)
+    return _settings_page(request, event, form, MemberForm())
+
+
+@login_required
+@refusals_as_403
+@require_POST
+def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    event = _event_to_manage(request, slug)
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        user = form.cleaned_data["username"]
+        try:
+            membership = services.membership_add(
+                actor=request.user,
+                event=event,
+                user=user,
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            role = membership.get_role_display().lower()
+            messages.success(request, f"{user.get_username()} added as {role}.")
+            return redirect("editor:event_settings", slug=event.slug)
+    return _settings_page(request, event, EventSettingsForm(event=event), form)
