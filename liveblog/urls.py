@@ -7,3 +7,5 @@ urlpatterns = [
     path("api/", include("liveblog.api.urls")),
     path("", include("liveblog.reader.urls")),
 ]
+
+handler500 = "liveblog.api.errors.server_error"  # JSON 500s under /api/ when DEBUG is off

@@ -11,14 +11,18 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM then refuses
+    # to run here although nothing is async. Allowed for the browser tests only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -36,3 +40,9 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing():
+    """Overrides the suite's MD5 hasher: the servers under test run in other processes with
+    the real hashers, and must be able to check the passwords the tests set."""

@@ -1,0 +1,78 @@
+"""Who is calling: a bearer token (scripts) or the session (the editor's own fetch calls).
+
+API views are csrf_exempt so that token requests need no cookie; a session request that
+changes something is then checked for CSRF here instead, exactly as Django would.
+"""
+
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+
+from liveblog.api.errors import ApiError, not_authenticated
+from liveblog.blog.models import ApiToken
+from liveblog.blog.permissions import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# last_used_at is for people auditing tokens, not for accounting: writing it on every
+# request would turn each read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def authenticate(request: HttpRequest) -> None:
+    """Set request.user from the bearer token, or keep the session user (CSRF-checked)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        request.user = _token(header).user
+    elif request.method not in SAFE_METHODS and request.user.is_authenticated:
+        _enforce_csrf(request)
+
+
+def require_login(request: HttpRequest) -> None:
+    if not request.user.is_authenticated:
+        raise not_authenticated()
+
+
+def current_user(request: HttpRequest) -> User:
+    """The caller on an endpoint that has already required a login (endpoint() did)."""
+    assert request.user.is_authenticated
+    return request.user
+
+
+def _token(header: str) -> ApiToken:
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise not_authenticated("Send the token as Authorization: Bearer <token>.")
+    token = (
+        ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key.strip())).first()
+    )
+    if token is None or not token.user.is_active:
+        raise not_authenticated("This token is not valid.")
+    _touch(token)
+    return token
+
+
+def _touch(token: ApiToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's own CSRF check, answering the reason instead of a 403 page."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> str:
+        return reason
+
+
+def _unused_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+def _enforce_csrf(request: HttpRequest) -> None:
+    check = _CsrfCheck(_unused_view)
+    check.process_request(request)
+    reason = check.process_view(request, _unused_view, (), {})
+    if reason:
+        raise ApiError(403, "csrf_failed", f"CSRF check failed: {reason}")
