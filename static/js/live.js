@@ -121,11 +121,33 @@ export class LiveStream {
 
   remove(id) {
     document.getElementById(`post-${id}`)?.remove();
-    this.root.ownerDocument.querySelector(`[data-key-events] [data-id="${id}"]`)?.remove();
+    this.updateKeyEvents({ id, is_key_event: false });
+  }
+
+  // The key-events list mirrors the entries marked as key events, newest first.
+  updateKeyEvents(post, entry = null) {
+    const list = document.querySelector("[data-key-events]");
+    if (!list) return;
+    list.querySelector(`[data-id="${post.id}"]`)?.remove();
+    if (post.is_key_event && entry) {
+      const item = document.createElement("li");
+      item.dataset.id = String(post.id);
+      item.dataset.sort = entry.dataset.sort;
+      const link = document.createElement("a");
+      link.href = `#${entry.id}`;
+      const words = entry.querySelector(".entry__body")?.textContent.trim().split(/\s+/) || [];
+      link.textContent = post.headline || words.slice(0, 12).join(" ");
+      item.append(link);
+      const later = [...list.children].find((li) => Number(li.dataset.sort) < Number(item.dataset.sort));
+      list.insertBefore(item, later || null);
+    }
+    const box = list.closest("[data-key-events-box]");
+    if (box) box.hidden = list.children.length === 0;
   }
 
   place(message) {
     const entry = this.fragment(message.html);
+    this.updateKeyEvents(message.post, entry);
     this.decorate(entry);
     const existing = document.getElementById(entry.id);
     if (existing && existing.dataset.sort === entry.dataset.sort

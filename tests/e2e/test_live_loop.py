@@ -23,6 +23,15 @@ def newsroom():
     return event, reporter
 
 
+def off_the_browser_loop(fn, **kwargs):
+    """Run a service outside Playwright's event-loop thread, as a view would run it: the
+    broadcast after commit uses async_to_sync, which refuses a thread with a running loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, **kwargs).result()
+
+
 def log_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/editor/login/")
     page.get_by_label("Username").fill(username)
@@ -99,3 +108,28 @@ def test_reader_page_works_without_javascript(published, browser):
         page.goto(f"{server.url}/events/{event.slug}/")
         assert page.locator("article.entry", has_text="JavaScript off").count() == 1
     context.close()
+
+
+def test_key_events_list_follows_live_changes(newsroom, browser):
+    event, _reporter = newsroom
+    editor = UserFactory(username="erin")
+    Membership.objects.create(event=event, user=editor, role=Membership.Role.EDITOR)
+    with asgi_servers(1) as (server,):
+        reader = browser.new_page()
+        reader.goto(f"{server.url}/events/{event.slug}/")
+        reader.wait_for_selector("[data-live][data-connected=true]")
+        assert reader.locator("[data-key-events-box]").is_hidden()
+        post, _ = off_the_browser_loop(
+            services.post_publish,
+            event=event,
+            author=editor,
+            body="Goal!",
+            headline="1-0",
+            is_key_event=True,
+        )
+        reader.wait_for_selector("[data-key-events] >> text=1-0")
+        assert reader.locator("[data-key-events-box]").is_visible()
+        off_the_browser_loop(
+            services.post_update, actor=editor, post=post, changes={"is_key_event": False}
+        )
+        reader.wait_for_selector("[data-key-events-box]", state="hidden")
