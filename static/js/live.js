@@ -111,6 +111,8 @@ export class LiveStream {
     else if (message.type === "post.created" || message.type === "post.updated") this.place(message);
     else if (message.type === "event.updated") this.updateEvent(message);
     this.onChange(message);
+    // Page scripts (relative times, share buttons…) follow along without touching this one.
+    this.root.dispatchEvent(new CustomEvent("live:change", { detail: message, bubbles: true }));
   }
 
   fragment(html) {
@@ -194,6 +196,7 @@ export class LiveStream {
     const after = new URL(link.href, location.href).searchParams.get("after");
     const url = `${this.root.dataset.entries}?order=${this.order}&after=${encodeURIComponent(after)}`;
     link.setAttribute("aria-busy", "true");
+    const added = [];
     try {
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (!response.ok) throw new Error(`entries: HTTP ${response.status}`);
@@ -202,8 +205,10 @@ export class LiveStream {
         if (!document.getElementById(entry.id)) {
           this.decorate(entry);
           this.stream.appendChild(entry);
+          added.push(entry);
         }
       }
+      this.root.dispatchEvent(new CustomEvent("live:older", { detail: added, bubbles: true }));
       if (page.dataset.next) {
         link.href = `?order=${this.order}&after=${page.dataset.next}`;
       } else {
