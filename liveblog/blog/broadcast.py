@@ -3,9 +3,10 @@
 A change is sent after its transaction commits, so a rolled-back change reaches nobody.
 The frame is serialised once here; consumers forward the text as it is.
 If the channel layer is down the change is still stored: readers converge through the
-change log (`since` on reconnect, gap detection on the next frame).
+change log (the live hub's watch, `since` on reconnect, gap detection in the client).
 """
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -17,31 +18,37 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 LIVE_MESSAGE_TYPE = "live.change"
+PUBLISH_TIMEOUT = 2.0
 
 
 def group_for(event_id: int) -> str:
     return f"event.{event_id}"
 
 
-def live_message(payload: dict[str, Any]) -> dict[str, Any]:
+def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": LIVE_MESSAGE_TYPE,
+        "event": event_id,
         "seq": payload["seq"],
         "frame": json.dumps(payload, separators=(",", ":")),
     }
 
 
 def send_change_on_commit(*, event_id: int, payload: dict[str, Any]) -> None:
-    message = live_message(payload)
+    message = live_message(event_id, payload)
     transaction.on_commit(lambda: send_now(group_for(event_id), message))
 
 
-def send_now(group: str, message: dict[str, Any]) -> None:
+async def _publish(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
-    if layer is None:
-        return
+    if layer is not None:
+        # Bounded: a hung Redis must not hold the reporter's request.
+        await asyncio.wait_for(layer.group_send(group, message), timeout=PUBLISH_TIMEOUT)
+
+
+def send_now(group: str, message: dict[str, Any]) -> None:
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_publish)(group, message)
     except Exception:
         # The change is committed; never fail the reporter's request for the fast path.
         logger.warning("live push of seq %s to %s failed", message.get("seq"), group, exc_info=True)

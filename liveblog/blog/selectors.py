@@ -157,6 +157,17 @@ def last_seq(event_id: int) -> int:
     return Event.objects.filter(pk=event_id).values_list("last_seq", flat=True).get()
 
 
+def last_seqs(event_ids: list[int]) -> dict[int, int]:
+    """The last seq of several events in one query (the live hub's watch)."""
+    return dict(Event.objects.filter(pk__in=event_ids).values_list("pk", "last_seq"))
+
+
+def changes_between(event_id: int, since: int, upto: int) -> list[dict[str, Any]]:
+    """Change messages with since < seq ≤ upto, oldest first."""
+    rows = Change.objects.filter(event_id=event_id, seq__gt=since, seq__lte=upto).order_by("seq")
+    return list(rows.values_list("payload", flat=True))
+
+
 def drafts_for_editor(event: Event, user: User) -> list[Post]:
     """Drafts the user may see: all for editors and admins, their own for reporters."""
     posts = Post.objects.live().filter(event=event, status=Post.Status.DRAFT)

@@ -1,28 +1,32 @@
-"""The live connection of a reader (SPEC §7). Thin and read-only: look the event up, join
-its group, say hello, replay what the reader missed, then forward live frames.
+"""The live connection of a reader (SPEC §7). Thin and read-only: find the event, register
+with this process's hub, say hello, replay what the reader missed, then forward frames.
 
-Ordering argument: the consumer joins the group *before* reading the event's last seq H.
-Every change committed after that read reaches the group after we joined, and every change
-up to H is in the change log and replayed; live frames are forwarded only above H, so the
-boundary has neither a gap nor a duplicate.
+Ordering argument: the reader registers with the hub *before* the hub tells it the seq H it
+starts from. Every change above H reaches the hub after registration (through the layer, or
+the hub's watch over the change log); every change up to H is in history or the log and is
+replayed. Frames at or below H are dropped, so the boundary has neither gap nor duplicate.
+The client orders, de-duplicates and fills gaps by seq for everything after that.
+
+A reader too slow to take its frames (its outbox full) is closed with CLOSE_TOO_SLOW; the
+client reconnects with `since` and catches up from history instead of growing our memory.
 """
 
+import asyncio
 import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from liveblog.blog import selectors
-from liveblog.blog.broadcast import group_for
+from liveblog.reader.hub import Hub, current_hub
 
 logger = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_SLOW = 4008
+OUTBOX_LIMIT = 256
 
 
 def _parse_since(query_string: bytes) -> int | None:
@@ -35,65 +39,74 @@ def _parse_since(query_string: bytes) -> int | None:
     return since
 
 
-@database_sync_to_async
-def _event_id(slug: str) -> int | None:
-    event = selectors.event_by_slug(slug)
-    return event.pk if event else None
-
-
-@database_sync_to_async
-def _catch_up(event_id: int, since: int, upto: int) -> list[dict[str, Any]] | None:
-    """Changes since < seq ≤ upto, or None when more are missing than we replay."""
-    limit = settings.LIVEBLOG_CATCHUP_LIMIT
-    if upto - since > limit:
-        return None
-    event = selectors.Event(pk=event_id)
-    return [c for c in selectors.changes_since(event, since, limit=limit) if c["seq"] <= upto]
-
-
 class EventConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
-    hello_seq = 0
+    # No channel-layer channel per reader: the hub subscribes once per event per process.
+    channel_layer_alias = "liveblog.no-per-reader-channel"
+
+    hub: Hub | None = None
+    event_id: int | None = None
+    start_seq = 0
+    ready = False
 
     async def connect(self) -> None:
-        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.early: list[tuple[int, str]] = []
+        self.outbox: asyncio.Queue[str] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
         try:
             since = _parse_since(self.scope.get("query_string", b""))
         except ValueError:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        event_id = await _event_id(slug)
+        hub = current_hub()
+        event_id = await hub.event_id(self.scope["url_route"]["kwargs"]["slug"])
         if event_id is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.group = group_for(event_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        hello_seq = await database_sync_to_async(selectors.last_seq)(event_id)
+        self.hub, self.event_id = hub, event_id
+        self.start_seq = await hub.join(event_id, self)
         await self.accept()
-        await self._send_json({"type": "hello", "seq": hello_seq})
-        self.hello_seq = hello_seq
-        if since is None or since == hello_seq:
-            return
-        changes = None if since > hello_seq else await _catch_up(event_id, since, hello_seq)
-        if changes is None:
-            await self._send_json({"type": "reset", "seq": hello_seq})
-            return
-        for change in changes:
-            await self.send(text_data=json.dumps(change, separators=(",", ":")))
+        await self._send_json({"type": "hello", "seq": self.start_seq})
+        if since is not None and since != self.start_seq:
+            replay = None
+            if since < self.start_seq:
+                replay = await hub.changes_between(event_id, since, self.start_seq)
+            if replay is None:
+                await self._send_json({"type": "reset", "seq": self.start_seq})
+            else:
+                for frame in replay:
+                    await self.send(text_data=frame)
+        self.ready = True
+        self.writer = asyncio.create_task(self._write())
+        for seq, frame in self.early:
+            self.deliver(seq, frame)
+        self.early = []
+
+    def deliver(self, seq: int, frame: str) -> None:
+        """Called by the hub for every change of the event; must not block."""
+        if not self.ready:
+            self.early.append((seq, frame))
+        elif seq > self.start_seq:
+            if self.outbox.qsize() >= OUTBOX_LIMIT:
+                self.ready = False
+                logger.info("reader too slow at seq %s; closing for catch-up", seq)
+                asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW))
+                return
+            self.outbox.put_nowait(frame)
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            await self.send(text_data=frame)
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.ready = False
+        if self.writer is not None:
+            self.writer.cancel()
+        if self.hub is not None and self.event_id is not None:
+            await self.hub.leave(self.event_id, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Readers are read-only; anything they send is ignored."""
-
-    async def live_change(self, message: dict[str, Any]) -> None:
-        # Up to hello_seq the reader has it from the page or the replay. Above it, frames
-        # are forwarded as they come: two processes' publishes may reach Redis out of seq
-        # order, and the client orders, de-duplicates and fills gaps by seq.
-        if message["seq"] > self.hello_seq:
-            await self.send(text_data=message["frame"])
 
     async def _send_json(self, data: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(data, separators=(",", ":")))

@@ -1,10 +1,16 @@
 // The live connection of a reader or editor page (SPEC §7).
 // The page is server-rendered at seq N; this keeps it in step: it connects with ?since=N,
 // applies each change exactly once in seq order, fetches any gap from /changes/, and
-// reconnects with exponential backoff and full jitter.
+// reconnects with exponential backoff and full jitter. When WebSockets keep failing it polls
+// /changes/ until a connection says hello again. While the reader is scrolled down the
+// stream, new entries wait behind a "N new updates" button so the page does not jump.
 
 const MAX_BACKOFF_MS = 30000;
 const BASE_BACKOFF_MS = 500;
+const POLL_AFTER_FAILURES = 3;
+const POLL_INTERVAL_MS = 5000;
+const CLOSE_NOT_FOUND = 4404;
+const CLOSE_TOO_SLOW = 4008;
 
 export class LiveStream {
   constructor(root, { decorate = () => {}, onChange = () => {} } = {}) {
@@ -18,9 +24,12 @@ export class LiveStream {
     this.decorate = decorate;
     this.onChange = onChange;
     this.attempt = 0;
+    this.failures = 0;
     this.pending = [];
-    this.fetching = null;
-    this.stopped = false;
+    this.fetching = false;
+    this.poller = null;
+    this.held = [];
+    this.newButton = null;
   }
 
   start() {
@@ -28,7 +37,11 @@ export class LiveStream {
     const older = this.root.querySelector("[data-older]");
     if (older) older.addEventListener("click", (e) => this.loadOlder(e));
     for (const el of this.root.querySelectorAll(".entry")) this.decorate(el);
+    window.addEventListener("scroll", () => { if (!this.scrolledAway()) this.showHeld(false); },
+      { passive: true });
   }
+
+  // --- connection ----------------------------------------------------------------------
 
   url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -36,18 +49,36 @@ export class LiveStream {
   }
 
   connect() {
-    const ws = new WebSocket(this.url());
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (error) {
+      this.closed({ code: 1006 }, false);
+      return;
+    }
     this.ws = ws;
-    ws.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
-    ws.addEventListener("close", (e) => this.closed(e));
+    let greeted = false;
+    ws.addEventListener("message", (e) => {
+      const message = JSON.parse(e.data);
+      if (message.type === "hello") greeted = true;
+      this.receive(message);
+    });
+    ws.addEventListener("close", (e) => this.closed(e, greeted));
   }
 
-  closed(event) {
-    if (this.stopped || event.code === 4404) return;
-    this.setStatus("Reconnecting…");
+  closed(event, greeted) {
+    this.root.dataset.connected = "false";
+    if (event.code === CLOSE_NOT_FOUND) return;
+    this.failures = greeted ? 0 : this.failures + 1;
+    if (this.failures >= POLL_AFTER_FAILURES) this.startPolling();
+    else this.setStatus("Reconnecting…");
+    if (event.code === CLOSE_TOO_SLOW) {
+      this.connect(); // we fell behind: catch up from `since` straight away
+      return;
+    }
     const ceiling = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** this.attempt);
     this.attempt += 1;
-    setTimeout(() => this.connect(), Math.random() * ceiling);
+    setTimeout(() => this.connect(), Math.random() * ceiling); // full jitter
   }
 
   setStatus(text) {
@@ -56,10 +87,27 @@ export class LiveStream {
     this.status.hidden = !text;
   }
 
+  startPolling() {
+    if (this.poller) return;
+    this.root.dataset.mode = "polling";
+    this.setStatus("Live connection unavailable: checking for updates every few seconds.");
+    this.poller = setInterval(() => this.fillGap(), POLL_INTERVAL_MS);
+    this.fillGap();
+  }
+
+  stopPolling() {
+    if (!this.poller) return;
+    clearInterval(this.poller);
+    this.poller = null;
+  }
+
   receive(message) {
     if (message.type === "hello") {
       this.attempt = 0;
+      this.failures = 0;
+      this.stopPolling();
       this.setStatus("");
+      this.root.dataset.mode = "push";
       this.root.dataset.connected = "true";
       return;
     }
@@ -69,6 +117,8 @@ export class LiveStream {
     }
     this.accept(message);
   }
+
+  // --- exactly once, in seq order ------------------------------------------------------
 
   accept(message) {
     if (message.seq <= this.lastSeq) return;
@@ -87,6 +137,7 @@ export class LiveStream {
       for (;;) {
         const response = await fetch(`${this.root.dataset.changes}?since=${this.lastSeq}`, {
           headers: { Accept: "application/json" },
+          cache: "no-store",
         });
         if (!response.ok) throw new Error(`changes: HTTP ${response.status}`);
         const data = await response.json();
@@ -95,7 +146,8 @@ export class LiveStream {
       }
     } catch (error) {
       console.warn("live: could not fetch missed changes", error);
-      setTimeout(() => { this.fetching = false; this.fillGap(); }, 2000);
+      this.fetching = false;
+      if (this.pending.length) setTimeout(() => this.fillGap(), 2000);
       return;
     }
     this.fetching = false;
@@ -115,6 +167,8 @@ export class LiveStream {
     this.root.dispatchEvent(new CustomEvent("live:change", { detail: message, bubbles: true }));
   }
 
+  // --- the page ------------------------------------------------------------------------
+
   fragment(html) {
     const template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -123,7 +177,78 @@ export class LiveStream {
 
   remove(id) {
     document.getElementById(`post-${id}`)?.remove();
+    this.held = this.held.filter((entry) => entry.id !== `post-${id}`);
+    this.updateHeldButton();
     this.updateKeyEvents({ id, is_key_event: false });
+  }
+
+  place(message) {
+    const entry = this.fragment(message.html);
+    this.updateKeyEvents(message.post, entry);
+    this.decorate(entry);
+    const heldAt = this.held.findIndex((held) => held.id === entry.id);
+    if (heldAt >= 0) {
+      this.held[heldAt] = entry; // corrected before the reader saw it
+      return;
+    }
+    const existing = document.getElementById(entry.id);
+    if (existing && existing.dataset.sort === entry.dataset.sort
+        && existing.dataset.pinned === entry.dataset.pinned) {
+      existing.replaceWith(entry); // edits apply in place
+      return;
+    }
+    existing?.remove();
+    if (entry.dataset.pinned === "true" && this.pinned) {
+      this.pinned.replaceChildren(entry);
+    } else if (!existing && this.order !== "oldest" && this.scrolledAway()) {
+      this.hold(entry);
+    } else {
+      this.insertInOrder(entry, !existing);
+    }
+  }
+
+  // Reading further down in newest-first order: inserting above would push the text away.
+  scrolledAway() {
+    if (!this.stream) return false;
+    return this.stream.getBoundingClientRect().top < -40;
+  }
+
+  hold(entry) {
+    this.held.push(entry);
+    this.updateHeldButton();
+  }
+
+  updateHeldButton() {
+    const count = this.held.length;
+    if (!this.newButton && count) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--primary live__new";
+      button.dataset.newUpdates = "";
+      Object.assign(button.style, { position: "sticky", top: "0.5rem", zIndex: "5", margin: "0 auto 1rem", display: "block" });
+      button.addEventListener("click", () => this.showHeld(true));
+      this.stream.before(button);
+      this.newButton = button;
+    }
+    if (!this.newButton) return;
+    this.newButton.hidden = count === 0;
+    this.newButton.textContent = count === 1 ? "1 new update" : `${count} new updates`;
+    if (this.notice && count) this.notice.textContent = this.newButton.textContent;
+  }
+
+  showHeld(scroll) {
+    if (!this.held.length) return;
+    const entries = this.held;
+    this.held = [];
+    for (const entry of entries) this.insertInOrder(entry, false);
+    this.updateHeldButton();
+    if (scroll) {
+      const first = this.stream.querySelector(":scope > .entry");
+      const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      first?.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
+      first?.setAttribute("tabindex", "-1");
+      first?.focus({ preventScroll: true });
+    }
   }
 
   // The key-events list mirrors the entries marked as key events, newest first.
@@ -147,24 +272,6 @@ export class LiveStream {
     if (box) box.hidden = list.children.length === 0;
   }
 
-  place(message) {
-    const entry = this.fragment(message.html);
-    this.updateKeyEvents(message.post, entry);
-    this.decorate(entry);
-    const existing = document.getElementById(entry.id);
-    if (existing && existing.dataset.sort === entry.dataset.sort
-        && existing.dataset.pinned === entry.dataset.pinned) {
-      existing.replaceWith(entry);
-      return;
-    }
-    existing?.remove();
-    if (entry.dataset.pinned === "true" && this.pinned) {
-      this.pinned.replaceChildren(entry);
-    } else {
-      this.insertInOrder(entry, message.type === "post.created");
-    }
-  }
-
   // Entries are ordered by (published_at, id): data-sort then data-id.
   before(a, b) {
     const key = (el) => [Number(el.dataset.sort), Number(el.dataset.id)];
@@ -174,7 +281,7 @@ export class LiveStream {
     return this.order === "oldest" ? !newer : newer;
   }
 
-  insertInOrder(entry, isNew) {
+  insertInOrder(entry, announce) {
     this.stream.querySelector("[data-empty]")?.remove();
     const entries = [...this.stream.querySelectorAll(":scope > .entry")];
     const next = entries.find((el) => this.before(entry, el));
@@ -182,7 +289,7 @@ export class LiveStream {
     // Past the last loaded entry while more pages exist: it arrives with "load older".
     if (!next && more && entries.length) return;
     this.stream.insertBefore(entry, next || null);
-    if (isNew && this.notice) this.notice.textContent = "New entry published.";
+    if (announce && this.notice) this.notice.textContent = "New entry published.";
   }
 
   updateEvent(message) {

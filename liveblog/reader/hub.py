@@ -1,0 +1,298 @@
+"""The per-process fan-out hub: one channel-layer subscription per event per process.
+
+Readers (consumers) register here instead of each owning a channel-layer channel, so a
+change costs one Redis message per process, one decode, and one shared frame string for
+all of that process's readers.
+
+The channel layer is at-most-once: Redis can restart, a subscription can be lost, two
+processes' publishes can arrive out of seq order. PostgreSQL's change log is the truth, so
+the hub also *watches*: every SYNC_INTERVAL it reads the last seq of the events it serves
+(one query for all of them) and, when the layer has fallen behind for two ticks, delivers
+the missing changes from the log itself. A probe message sent to its own channel every
+PROBE_INTERVAL detects a dead subscription; the hub then drops the layer's connections and
+subscribes afresh. Readers therefore converge even when Redis is down for a while.
+
+Everything here runs on one event loop; the only concurrency is between awaits.
+"""
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+
+from liveblog.blog import selectors
+from liveblog.blog.broadcast import group_for
+
+logger = logging.getLogger(__name__)
+
+SYNC_INTERVAL = 1.0
+PROBE_INTERVAL = 3.0
+HISTORY = 500  # recent frames kept per event for reconnecting readers
+SLUG_TTL = 60.0
+
+
+class Reader(Protocol):
+    def deliver(self, seq: int, frame: str) -> None: ...
+
+
+def frame_of(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class Hub:
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.readers: dict[int, set[Reader]] = defaultdict(set)
+        self.seen: dict[int, int] = {}  # highest seq this process has delivered, per event
+        self.history: dict[int, deque[tuple[int, str]]] = {}
+        self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
+        self.subscribed: set[int] = set()
+        self.slugs: dict[str, tuple[int | None, float]] = {}
+        self.channel: str | None = None
+        self.pump: asyncio.Task[None] | None = None
+        self.watch: asyncio.Task[None] | None = None
+        self.probe_pending: float | None = None
+        self.locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # --- readers ------------------------------------------------------------------------
+
+    async def event_id(self, slug: str) -> int | None:
+        cached = self.slugs.get(slug)
+        if cached and time.monotonic() - cached[1] < SLUG_TTL:
+            return cached[0]
+        event = await database_sync_to_async(selectors.event_by_slug)(slug)
+        event_id = event.pk if event else None
+        self.slugs[slug] = (event_id, time.monotonic())
+        return event_id
+
+    async def join(self, event_id: int, reader: Reader) -> int:
+        """Register a reader and return the seq it starts from: every change above it will
+        be delivered to the reader; every change up to it is in history or the log."""
+        self.readers[event_id].add(reader)
+        self._start()
+        await self._subscribe(event_id)
+        if event_id not in self.seen:
+            async with self.locks[event_id]:
+                if event_id not in self.seen:
+                    seq = await database_sync_to_async(selectors.last_seq)(event_id)
+                    self.seen[event_id] = max(seq, self.seen.get(event_id, 0))
+        return self.seen[event_id]
+
+    async def leave(self, event_id: int, reader: Reader) -> None:
+        readers = self.readers.get(event_id)
+        if readers is None:
+            return
+        readers.discard(reader)
+        if readers:
+            return
+        del self.readers[event_id]
+        self.seen.pop(event_id, None)
+        self.history.pop(event_id, None)
+        self.lagging.pop(event_id, None)
+        if event_id in self.subscribed and self.channel:
+            self.subscribed.discard(event_id)
+            try:
+                await self.layer.group_discard(group_for(event_id), self.channel)
+            except Exception:
+                logger.warning("hub: could not leave %s", group_for(event_id), exc_info=True)
+        if not self.readers:
+            await self._stop()
+
+    async def changes_between(self, event_id: int, since: int, upto: int) -> list[str] | None:
+        """Frames with since < seq ≤ upto, from recent history or else the change log;
+        None when more are missing than a reader is replayed."""
+        if upto - since > settings.LIVEBLOG_CATCHUP_LIMIT:
+            return None
+        if upto <= since:
+            return []
+        cached = self._from_history(event_id, since, upto)
+        if cached is not None:
+            return cached
+        async with self.locks[event_id]:  # one log read for a storm of reconnecting readers
+            cached = self._from_history(event_id, since, upto)
+            if cached is not None:
+                return cached
+            payloads = await _changes(event_id, since, upto)
+            frames = [(p["seq"], frame_of(p)) for p in payloads]
+            self._remember(event_id, frames)
+            return [frame for _, frame in frames]
+
+    # --- fan-out ------------------------------------------------------------------------
+
+    def fanout(self, event_id: int, seq: int, frame: str) -> None:
+        self._remember(event_id, [(seq, frame)])
+        if seq > self.seen.get(event_id, 0):
+            self.seen[event_id] = seq
+        for reader in list(self.readers.get(event_id, ())):
+            reader.deliver(seq, frame)
+
+    def _remember(self, event_id: int, frames: Iterable[tuple[int, str]]) -> None:
+        if event_id not in self.readers:
+            return
+        history = self.history.setdefault(event_id, deque(maxlen=HISTORY))
+        for seq, frame in frames:
+            if not history or seq > history[-1][0]:
+                history.append((seq, frame))
+            elif all(seq != s for s, _ in history):
+                # Out of order (two publishers): keep history sorted; rare and short.
+                items = sorted([*history, (seq, frame)])
+                history.clear()
+                history.extend(items[-HISTORY:])
+
+    def _from_history(self, event_id: int, since: int, upto: int) -> list[str] | None:
+        history = self.history.get(event_id)
+        if not history:
+            return None
+        wanted = [(s, f) for s, f in history if since < s <= upto]
+        if [s for s, _ in wanted] != list(range(since + 1, upto + 1)):
+            return None  # not contiguous: the log has the truth
+        return [f for _, f in wanted]
+
+    # --- the layer ----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self.watch is None or self.watch.done():
+            self.watch = asyncio.create_task(self._watch())
+
+    async def _stop(self) -> None:
+        tasks = [t for t in (self.pump, self.watch) if t is not None]
+        self.pump = self.watch = None
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        self.channel = None
+        self.subscribed.clear()
+        self.probe_pending = None
+
+    async def _ensure_channel(self) -> bool:
+        if self.channel is not None:
+            return True
+        try:
+            self.channel = await self.layer.new_channel("hub.")
+        except Exception:
+            logger.warning("hub: channel layer unavailable", exc_info=True)
+            return False
+        self.pump = asyncio.create_task(self._pump(self.channel))
+        return True
+
+    async def _subscribe(self, event_id: int) -> None:
+        if event_id in self.subscribed or not await self._ensure_channel():
+            return
+        assert self.channel is not None
+        try:
+            await self.layer.group_add(group_for(event_id), self.channel)
+            self.subscribed.add(event_id)
+        except Exception:
+            logger.warning("hub: could not join %s; will retry", group_for(event_id))
+
+    async def _pump(self, channel: str) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("hub: receive failed", exc_info=True)
+                await asyncio.sleep(SYNC_INTERVAL)
+                continue
+            if message.get("type") == "hub.probe":
+                self.probe_pending = None
+            elif "event" in message:
+                self.fanout(message["event"], message["seq"], message["frame"])
+
+    async def _resubscribe(self) -> None:
+        """The subscription is dead (Redis restarted, connection lost): start afresh."""
+        logger.warning("hub: channel layer stopped answering; resubscribing")
+        if self.pump is not None:
+            self.pump.cancel()
+        self.pump, self.channel, self.probe_pending = None, None, None
+        self.subscribed.clear()
+        try:
+            await self.layer.flush()
+        except Exception:
+            logger.warning("hub: flush failed", exc_info=True)
+
+    async def _probe(self) -> None:
+        now = time.monotonic()
+        if self.probe_pending is not None:
+            if now - self.probe_pending < PROBE_INTERVAL:
+                return
+            await self._resubscribe()
+        if not await self._ensure_channel():
+            return
+        try:
+            self.probe_pending = now
+            assert self.channel is not None
+            await self.layer.send(self.channel, {"type": "hub.probe"})
+        except Exception:
+            logger.warning("hub: probe could not be sent")
+
+    async def _watch(self) -> None:
+        while self.readers:
+            await asyncio.sleep(SYNC_INTERVAL)
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("hub: watch tick failed", exc_info=True)
+
+    async def _tick(self) -> None:
+        await self._probe()
+        for event_id in list(self.readers):
+            await self._subscribe(event_id)
+        latest = await _last_seqs(list(self.readers))
+        for event_id, db_seq in latest.items():
+            seen = self.seen.get(event_id, 0)
+            if db_seq <= seen:
+                self.lagging.pop(event_id, None)
+            elif self.lagging.get(event_id) != seen:
+                self.lagging[event_id] = seen  # maybe in flight: look again next tick
+            else:
+                await self._fill(event_id, seen, db_seq)
+
+    async def _fill(self, event_id: int, seen: int, db_seq: int) -> None:
+        logger.info(
+            "hub: event %s lagged at seq %s < %s; filling from the log", event_id, seen, db_seq
+        )
+        if db_seq - seen > settings.LIVEBLOG_CATCHUP_LIMIT:
+            reset = frame_of({"type": "reset", "seq": db_seq})
+            for reader in list(self.readers.get(event_id, ())):
+                reader.deliver(db_seq, reset)
+            self.seen[event_id] = db_seq
+            return
+        for payload in await _changes(event_id, seen, db_seq):
+            self.fanout(event_id, payload["seq"], frame_of(payload))
+        self.lagging.pop(event_id, None)
+
+
+@database_sync_to_async
+def _last_seqs(event_ids: list[int]) -> dict[int, int]:
+    return selectors.last_seqs(event_ids)
+
+
+@database_sync_to_async
+def _changes(event_id: int, since: int, upto: int) -> list[dict[str, Any]]:
+    return selectors.changes_between(event_id, since, upto)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def current_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("CHANNEL_LAYERS must configure a default layer")
+        hub = _hubs[loop] = Hub(layer)
+    return hub
