@@ -112,7 +112,18 @@ LOGIN_URL = "editor:login"
 LOGIN_REDIRECT_URL = "editor:home"
 LOGOUT_REDIRECT_URL = "reader:home"
 
-LANGUAGE_CODE = "en-us"
+# One interface language per site, the newsroom's: the entries are written in it, so the
+# page's <html lang> is right for them, a CDN needs no Vary: Accept-Language, and live
+# fragments (rendered once per change) read the same for every reader.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LANGUAGE_CODE = envstr("LANGUAGE_CODE", "en")
+if LANGUAGE_CODE not in {code for code, _ in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not valid: expected one of "
+        + ", ".join(code for code, _ in LANGUAGES)
+        + "."
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

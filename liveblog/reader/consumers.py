@@ -52,6 +52,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.early: list[tuple[int, str]] = []
         self.outbox: asyncio.Queue[str] = asyncio.Queue()
         self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
         try:
             since = _parse_since(self.scope.get("query_string", b""))
         except ValueError:
@@ -89,9 +90,14 @@ class EventConsumer(AsyncWebsocketConsumer):
             if self.outbox.qsize() >= OUTBOX_LIMIT:
                 self.ready = False
                 logger.info("reader too slow at seq %s; closing for catch-up", seq)
-                asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW))
+                self.closer = asyncio.create_task(self._close_too_slow())
                 return
             self.outbox.put_nowait(frame)
+
+    async def _close_too_slow(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        await self.close(code=CLOSE_TOO_SLOW)
 
     async def _write(self) -> None:
         while True:
