@@ -4,6 +4,8 @@ from django.test import Client
 from liveblog.blog.models import Membership
 from tests.factories import AdminFactory, EventFactory, MembershipFactory, UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture
 def event(db):

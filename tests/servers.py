@@ -4,6 +4,7 @@ They share the test database (committed data: use transactional tests) and Redis
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +37,35 @@ def database_url() -> str:
 @dataclass
 class Server:
     port: int
-    process: subprocess.Popen
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             "liveblog.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the process as a deployment would (SIGTERM) and wait for it to exit."""
+        if self.process is None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        _wait_healthy(self)
 
     @property
     def url(self) -> str:
@@ -50,6 +79,7 @@ class Server:
 def _wait_healthy(server: Server, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        assert server.process is not None
         if server.process.poll() is not None:
             raise RuntimeError(f"server on {server.port} exited with {server.process.returncode}")
         try:
@@ -75,24 +105,12 @@ def asgi_servers(count: int = 1, **extra_env: str) -> Iterator[list[Server]]:
     servers: list[Server] = []
     try:
         for _ in range(count):
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                 "liveblog.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            servers.append(Server(port=port, process=process))
+            server = Server(port=free_port(), env=env)
+            server.start()
+            servers.append(server)
         for server in servers:
             _wait_healthy(server)
         yield servers
     finally:
         for server in servers:
-            server.process.terminate()
-        for server in servers:
-            try:
-                server.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
+            server.stop()

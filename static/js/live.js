@@ -225,13 +225,14 @@ export class LiveStream {
       button.type = "button";
       button.className = "button button--primary live__new";
       button.dataset.newUpdates = "";
-      Object.assign(button.style, { position: "sticky", top: "0.5rem", zIndex: "5", margin: "0 auto 1rem", display: "block" });
+      Object.assign(button.style, { position: "sticky", top: "0.5rem", zIndex: "5", margin: "0 auto 1rem" });
       button.addEventListener("click", () => this.showHeld(true));
       this.stream.before(button);
       this.newButton = button;
     }
     if (!this.newButton) return;
     this.newButton.hidden = count === 0;
+    this.newButton.style.display = count ? "block" : "none"; // an inline display beats [hidden]
     this.newButton.textContent = count === 1 ? "1 new update" : `${count} new updates`;
     if (this.notice && count) this.notice.textContent = this.newButton.textContent;
   }

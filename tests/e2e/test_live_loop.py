@@ -7,6 +7,7 @@ import pytest
 
 from liveblog.blog import services
 from liveblog.blog.models import Membership
+from tests.browser import off_the_browser_loop
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
 
@@ -21,15 +22,6 @@ def newsroom():
     reporter = UserFactory(username="alice", first_name="Alice", last_name="Reporter")
     Membership.objects.create(event=event, user=reporter, role=Membership.Role.REPORTER)
     return event, reporter
-
-
-def off_the_browser_loop(fn, **kwargs):
-    """Run a service outside Playwright's event-loop thread, as a view would run it: the
-    broadcast after commit uses async_to_sync, which refuses a thread with a running loop."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn, **kwargs).result()
 
 
 def log_in(page, base: str, username: str) -> None:
