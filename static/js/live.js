@@ -11,6 +11,7 @@ const POLL_AFTER_FAILURES = 3;
 const POLL_INTERVAL_MS = 5000;
 const CLOSE_NOT_FOUND = 4404;
 const CLOSE_TOO_SLOW = 4008;
+const RELOAD_AFTER_MISSED = 500; // the server's replay limit: past it a fresh page is cheaper
 
 export class LiveStream {
   constructor(root, { decorate = () => {}, onChange = () => {} } = {}) {
@@ -141,6 +142,10 @@ export class LiveStream {
         });
         if (!response.ok) throw new Error(`changes: HTTP ${response.status}`);
         const data = await response.json();
+        if (data.last_seq - this.lastSeq > RELOAD_AFTER_MISSED) {
+          location.reload();
+          return;
+        }
         for (const change of data.changes) if (change.seq === this.lastSeq + 1) this.apply(change);
         if (!data.changes.length || this.lastSeq >= data.last_seq) break;
       }

@@ -91,7 +91,9 @@ def test_blocked_websockets_fall_back_to_polling_and_return_to_push(newsroom, br
 
 
 def test_scrolled_reader_is_not_pushed_around_by_new_entries(newsroom, browser):
-    posts = [publish(newsroom, f"Earlier entry {i}. " + "Lorem ipsum dolor. " * 30) for i in range(12)]
+    posts = [
+        publish(newsroom, f"Earlier entry {i}. " + "Lorem ipsum dolor. " * 30) for i in range(12)
+    ]
     with asgi_servers(1) as (server,):
         reader = browser.new_page(viewport={"width": 800, "height": 600})
         reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
@@ -120,3 +122,23 @@ def test_scrolled_reader_is_not_pushed_around_by_new_entries(newsroom, browser):
         assert button.is_hidden()
         first = reader.locator("[data-stream] > article.entry").first
         assert "Breaking" in first.inner_text()
+
+
+def test_reader_too_far_behind_is_reset_and_reloads_cleanly(newsroom, browser):
+    publish(newsroom, "The first entry")
+    with asgi_servers(1) as (server,):
+        reader = browser.new_page()
+        reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
+        reader.wait_for_selector("[data-live][data-connected=true]")
+        reader.evaluate("window.__notReloaded = true")
+        server.stop()
+
+        def burst():
+            for i in range(501):  # more than the server replays (LIVEBLOG_CATCHUP_LIMIT)
+                services.post_publish(event=newsroom.event, author=newsroom.editor, body=f"n{i}")
+
+        off_the_browser_loop(burst)
+        server.restart()
+        reader.wait_for_selector("article.entry >> text=n500", timeout=30_000)
+        assert reader.evaluate("window.__notReloaded") is None, "the page was reloaded"
+        assert reader.evaluate("document.querySelector('[data-live]').dataset.seq") == "502"
