@@ -5,13 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format check-services chromium bench clean
+.PHONY: run test lint format check-services chromium bench clean messages lighthouse
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { \
@@ -48,13 +49,41 @@ chromium:
 			echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 		fi; }
 
-test: $(STAMP) lint check-services chromium
+# axe-core (pinned in package-lock.json) for the accessibility tests.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's nodejs and npm for the accessibility tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "The accessibility tests need npm: sudo apt-get install nodejs npm"; exit 1; \
+		fi; }
+	npm ci --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+test: $(STAMP) lint check-services chromium $(NODE_STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		DEBUG=1 $(BIN)/pytest $(PYTEST_ARGS)
 
+# Translations: extract the strings (needs Debian's gettext), then compile the .mo files
+# (committed, so that running the site needs no gettext).
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+		else echo "Translations need gettext: sudo apt-get install gettext"; exit 1; fi; }
+	DEBUG=1 $(BIN)/python manage.py makemessages --all --no-obsolete \
+		--ignore='.venv/*' --ignore='node_modules/*' --ignore='staticfiles/*' --ignore='tests/*' --ignore='bench/*'
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore='.venv/*'
+
+# Lighthouse (pinned) on a 200-entry event page served in production settings; prints the
+# scores quoted in the README. A measurement, so not part of `make test`.
+lighthouse: $(STAMP) chromium
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+		DEBUG=1 $(BIN)/python tests/e2e/reader_audit.py $(AUDIT_ARGS)
+
 bench: $(STAMP) check-services
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
-		$(BIN)/python -m bench
+		$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache db.sqlite3

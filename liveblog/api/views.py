@@ -21,6 +21,7 @@ from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import event_payload, post_payload
 from liveblog.blog.permissions import User
+from liveblog.reader.caching import conditional_event_list, conditional_event_resource
 
 # --- lookups ----------------------------------------------------------------------------
 
@@ -57,6 +58,7 @@ def _created(request: HttpRequest, payload: dict[str, Any], url: str, status: in
 
 
 @endpoint("GET", "POST")
+@conditional_event_list
 def events(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _event_create(request)
@@ -114,6 +116,7 @@ def _user_named(username: str) -> User:
 
 
 @endpoint("GET", "POST")
+@conditional_event_resource
 def posts(request: HttpRequest, slug: str) -> HttpResponse:
     found = _event(slug)
     if request.method == "POST":
@@ -156,6 +159,7 @@ def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 
 
 @endpoint("GET")
+@conditional_event_resource
 def changes(request: HttpRequest, slug: str) -> HttpResponse:
     found = _event(slug)
     since = parsing.query_int(request, "since", default=0, low=0, high=parsing.MAX_BIGINT)

@@ -1,62 +1,106 @@
-"""Atom feed of an event's published entries (Django's syndication framework)."""
+"""Atom feed of an event's published entries (Django's syndication framework).
 
+Newest first, the entries' HTML in <content>, their edit time in <updated>. A feed reader
+polling every few minutes during breaking news still sees every entry: a page holds
+FEED_SIZE entries, and older ones are a `rel="next"` page away (RFC 5005 paged feeds),
+by the same keyset cursor as the reader page.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.xmlutils import SimplerXMLGenerator
 
 from liveblog.blog import selectors
 from liveblog.blog.models import Event, Post
-from liveblog.blog.rendering import clock, plain_text
+from liveblog.blog.payloads import author_payload
+from liveblog.reader import summaries
 
-FEED_SIZE = 100
+FEED_SIZE = 200
 
 
-def entry_title(post: Post, event: Event) -> str:
-    """The headline, or else the time and the first words (SPEC §5)."""
-    if post.headline:
-        return post.headline
-    words = plain_text(post.body_html).split()
-    first = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
-    return f"{clock(post.published_at, event.tz)} — {first}"
+class PagedAtomFeed(Atom1Feed):
+    """Atom with the entry's HTML as <content> and a link to the next (older) page."""
+
+    def add_root_elements(self, handler: SimplerXMLGenerator) -> None:
+        super().add_root_elements(handler)
+        if self.feed.get("next_url"):
+            handler.addQuickElement("link", "", {"rel": "next", "href": self.feed["next_url"]})
+
+    def add_item_elements(self, handler: SimplerXMLGenerator, item: dict[str, Any]) -> None:
+        super().add_item_elements(handler, item)
+        if item.get("content_html"):
+            handler.addQuickElement("content", item["content_html"], {"type": "html"})
+
+
+@dataclass
+class FeedPage:
+    event: Event
+    posts: list[Post]
+    next_url: str | None
 
 
 class EventFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PagedAtomFeed
 
-    def get_object(self, request: HttpRequest, slug: str) -> Event:
+    def get_object(self, request: HttpRequest, slug: str) -> FeedPage:
         event = selectors.event_by_slug(slug)
         if event is None:
-            raise Http404("No such event.")
-        return event
+            raise Http404(_("There is no such event."))
+        after = None
+        if request.GET.get("after"):
+            try:
+                after = selectors.Cursor.decode(request.GET["after"])
+            except selectors.BadCursor:
+                raise BadRequest(_("“after” is not a position in this feed.")) from None
+        page = selectors.stream_page(event, order=Event.Order.NEWEST, after=after, limit=FEED_SIZE)
+        next_url = None
+        if page.next_cursor is not None:
+            query = urlencode({"after": page.next_cursor.encode()})
+            next_url = request.build_absolute_uri(f"{reverse('reader:feed', args=[slug])}?{query}")
+        return FeedPage(event=event, posts=page.posts, next_url=next_url)
 
-    def title(self, obj: Event) -> str:
-        return obj.title
+    def title(self, obj: FeedPage) -> str:
+        return obj.event.title
 
-    def subtitle(self, obj: Event) -> str:
-        return obj.summary
+    def subtitle(self, obj: FeedPage) -> str:
+        return obj.event.summary
 
-    def link(self, obj: Event) -> str:
-        return obj.get_absolute_url()
+    def link(self, obj: FeedPage) -> str:
+        return obj.event.get_absolute_url()
 
-    def feed_guid(self, obj: Event) -> str:
-        return obj.get_absolute_url()
+    def feed_guid(self, obj: FeedPage) -> str:
+        return obj.event.get_absolute_url()
 
-    def items(self, obj: Event) -> list[Post]:
-        return selectors.stream_page(obj, order=Event.Order.NEWEST, limit=FEED_SIZE).posts
+    def feed_extra_kwargs(self, obj: FeedPage) -> dict[str, Any]:
+        return {"next_url": obj.next_url}
+
+    def items(self, obj: FeedPage) -> list[Post]:
+        return obj.posts
 
     def item_title(self, item: Post) -> str:
-        return entry_title(item, item.event)
+        return summaries.entry_title(item, item.event)
 
     def item_description(self, item: Post) -> str:
-        return item.body_html
+        return escape(summaries.excerpt(item.body_html, 40))  # a summary of type html
+
+    def item_extra_kwargs(self, item: Post) -> dict[str, Any]:
+        return {"content_html": item.body_html}
 
     def item_link(self, item: Post) -> str:
         return item.get_absolute_url()
 
     def item_author_name(self, item: Post) -> str:
-        return item.author.get_full_name() or item.author.get_username()
+        return author_payload(item.author)["display_name"]
 
     def item_pubdate(self, item: Post) -> datetime:
         return item.published_at

@@ -1,148 +1,237 @@
-"""What the public sees. Each view parses its input, calls selectors and renders."""
+"""What the public sees. Each view parses its input, calls selectors and renders.
+
+The pages are the same for every reader (no session, no CSRF token), so a CDN may share
+them: see caching.py for how they stay fresh.
+"""
 
 import asyncio
-import json
 import logging
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from csp.decorators import csp_replace
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.exceptions import BadRequest
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.safestring import SafeString, mark_safe
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from liveblog.blog import selectors
-from liveblog.blog.models import Event, Post
-from liveblog.blog.rendering import plain_text
+from liveblog.blog.models import Event
+from liveblog.reader import caching, structured_data, summaries
 
 logger = logging.getLogger(__name__)
 
+EMBED_WIDTH, EMBED_HEIGHT = 600, 800
+MAX_ID = 2**63 - 1  # a larger id in a URL is no entry, not a database error
 
-def _event_or_404(slug: str) -> Event:
-    event = selectors.event_by_slug(slug)
+
+def _event_or_404(request: HttpRequest, slug: str) -> Event:
+    event = caching.event_for(request, slug)
     if event is None:
-        raise Http404("No such event.")
+        raise Http404(_("There is no such event."))
     return event
 
 
 def _order(request: HttpRequest, event: Event) -> str:
     order = request.GET.get("order") or event.order
-    return order if order in Event.Order.values else event.order
+    if order not in Event.Order.values:
+        raise BadRequest(_("order must be “newest” or “oldest”."))
+    return order
 
 
 def _cursor(request: HttpRequest) -> selectors.Cursor | None:
     value = request.GET.get("after")
-    return selectors.Cursor.decode(value) if value else None
+    if not value:
+        return None
+    try:
+        return selectors.Cursor.decode(value)
+    except selectors.BadCursor:
+        raise BadRequest(
+            _("“after” is not a position in this stream: follow the “Load older” link.")
+        ) from None
 
 
-def _jsonld(data: dict[str, Any]) -> SafeString:
-    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return mark_safe(text)  # noqa: S308 - escaped above for a <script> data block
-
-
-def _liveblog_jsonld(request: HttpRequest, event: Event, posts: list[Post]) -> SafeString:
-    page_url = request.build_absolute_uri(event.get_absolute_url())
-    data: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "LiveBlogPosting",
-        "@id": page_url,
-        "url": page_url,
-        "headline": event.title,
-        "description": event.summary or event.title,
-        "coverageStartTime": (event.starts_at or event.created_at).isoformat(),
-        "datePublished": event.created_at.isoformat(),
-        "dateModified": event.updated_at.isoformat(),
-        "liveBlogUpdate": [
-            {
-                "@type": "BlogPosting",
-                "headline": (post.headline or plain_text(post.body_html))[:110],
-                "articleBody": plain_text(post.body_html),
-                "datePublished": post.published_at.isoformat(),
-                "dateModified": post.updated_at.isoformat(),
-                "url": f"{page_url}#post-{post.pk}",
-            }
-            for post in posts
-        ],
-    }
-    if event.status == Event.Status.ENDED:
-        data["coverageEndTime"] = (event.ends_at or event.updated_at).isoformat()
-    return _jsonld(data)
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "reader/home.html", selectors.events_for_home())
+def _bad_request(request: HttpRequest, exc: BadRequest) -> HttpResponse:
+    return render(request, "reader/bad_request.html", {"message": str(exc)}, status=400)
 
 
 def _stream_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     order = _order(request, event)
-    try:
-        after = _cursor(request)
-    except selectors.BadCursor as exc:
-        raise ValueError(str(exc)) from None
+    after = _cursor(request)
     # event.last_seq was read with the event, before the entries: the page is at least as
     # new as `seq`, so catching up from it can only repeat changes (the client drops those).
     pinned = selectors.pinned_post(event) if after is None else None
     page = selectors.stream_page(event, order=order, after=after, include_pinned=False)
-    return {"event": event, "order": order, "pinned": pinned, "page": page, "seq": event.last_seq}
+    return {
+        "event": event,
+        "order": order,
+        "after": after,
+        "pinned": pinned,
+        "page": page,
+        "seq": event.last_seq,
+        "site_name": structured_data.site_name(),
+    }
 
 
-@require_GET
+def _oembed_link(request: HttpRequest, page_url: str) -> str:
+    query = urlencode({"url": page_url, "format": "json"})
+    return request.build_absolute_uri(f"{reverse('reader:oembed')}?{query}")
+
+
+@require_safe
+@cache_control(public=True, max_age=0, s_maxage=caching.SHARED_MAX_AGE)
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "reader/home.html", selectors.events_for_home())
+
+
+@require_safe
+@caching.public_page
 def event_page(request: HttpRequest, slug: str) -> HttpResponse:
-    event = _event_or_404(slug)
+    event = _event_or_404(request, slug)
     try:
         context = _stream_context(request, event)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
+    except BadRequest as exc:
+        return _bad_request(request, exc)
     posts = ([context["pinned"]] if context["pinned"] else []) + context["page"].posts
-    context["key_events"] = selectors.key_events(event)
-    context["jsonld"] = _liveblog_jsonld(request, event, posts)
-    context["canonical"] = request.build_absolute_uri(event.get_absolute_url())
+    canonical = request.build_absolute_uri(event.get_absolute_url())
+    context.update(
+        key_events=selectors.key_events(event),
+        jsonld=structured_data.script_json(
+            structured_data.live_blog_posting(request, event, posts)
+        ),
+        canonical=canonical,
+        oembed=_oembed_link(request, canonical),
+        modified=max([event.updated_at] + [p.updated_at for p in posts]),
+    )
     return render(request, "reader/event.html", context)
 
 
-@require_GET
+@require_safe
+@caching.public_page
 def entries_fragment(request: HttpRequest, slug: str) -> HttpResponse:
     """The next page of entries as HTML, for "load older" without a reload."""
-    event = _event_or_404(slug)
+    event = _event_or_404(request, slug)
     try:
         context = _stream_context(request, event)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
+    except BadRequest as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     return render(request, "reader/_entries.html", context)
 
 
-@require_GET
+@require_safe
+@caching.public_page
 def post_page(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
-    event = _event_or_404(slug)
-    post = selectors.public_post(event, post_id)
+    event = _event_or_404(request, slug)
+    post = selectors.public_post(event, post_id) if post_id <= MAX_ID else None
     if post is None:
-        raise Http404("No such entry.")
+        raise Http404(_("There is no such entry."))
+    canonical = request.build_absolute_uri(post.get_absolute_url())
     context = {
         "event": event,
         "post": post,
-        "description": plain_text(post.body_html)[:200],
-        "canonical": request.build_absolute_uri(post.get_absolute_url()),
+        "title": summaries.entry_title(post, event),
+        "description": summaries.excerpt(post.body_html, 40),
+        "canonical": canonical,
+        "event_url": request.build_absolute_uri(event.get_absolute_url()),
+        "oembed": _oembed_link(request, canonical),
+        "jsonld": structured_data.script_json(structured_data.blog_posting(request, post)),
+        "site_name": structured_data.site_name(),
     }
     return render(request, "reader/post.html", context)
 
 
-@require_GET
+@require_safe
 @xframe_options_exempt
-@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]  # stubs expect no kwargs
+@csp_replace({"frame-ancestors": ["*"]})
+@caching.public_page
 def embed_page(request: HttpRequest, slug: str) -> HttpResponse:
-    event = _event_or_404(slug)
+    """The live stream alone, for an <iframe> on other sites: the only framable page."""
+    event = _event_or_404(request, slug)
     try:
         context = _stream_context(request, event)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
+    except BadRequest as exc:
+        return _bad_request(request, exc)
+    context["canonical"] = request.build_absolute_uri(event.get_absolute_url())
     return render(request, "reader/embed.html", context)
+
+
+def _dimension(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest(_("%(name)s must be a positive whole number of pixels.") % {"name": name})
+    return min(default, int(raw))
+
+
+def _embeddable_event(request: HttpRequest, url: str) -> Event:
+    """The event behind one of this site's event, entry or embed addresses."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc.lower() != request.get_host().lower():
+        raise Http404(_("That address is not a page of this site."))
+    try:
+        match = resolve(parts.path or "/")
+    except Resolver404:
+        raise Http404(_("That address is not an event page.")) from None
+    if match.view_name not in ("reader:event", "reader:post", "reader:embed"):
+        raise Http404(_("That address is not an event page."))
+    return _event_or_404(request, match.kwargs["slug"])
+
+
+@require_safe
+@cache_control(public=True, max_age=300)
+def oembed(request: HttpRequest) -> HttpResponse:
+    """oEmbed 1.0 (https://oembed.com): the embed widget of an event, as a `rich` type."""
+    try:
+        if request.GET.get("format", "json") != "json":
+            return HttpResponse(_("Only the json format is served."), status=501)
+        url = request.GET.get("url")
+        if not url:
+            raise BadRequest(_("url is required: the address of an event page."))
+        width = _dimension(request, "maxwidth", EMBED_WIDTH)
+        height = _dimension(request, "maxheight", EMBED_HEIGHT)
+    except BadRequest as exc:
+        return JsonResponse({"error": "bad_request", "detail": str(exc)}, status=400)
+    event = _embeddable_event(request, url)
+    origin = f"{request.scheme}://{request.get_host()}"
+    iframe = render_to_string(
+        "reader/_iframe.html", {"event": event, "origin": origin, "width": width, "height": height}
+    ).strip()
+    return JsonResponse(
+        {
+            "version": "1.0",
+            "type": "rich",
+            "title": event.title,
+            "provider_name": structured_data.site_name(),
+            "provider_url": request.build_absolute_uri(reverse("reader:home")),
+            "html": iframe,
+            "width": width,
+            "height": height,
+            "cache_age": 300,
+        }
+    )
+
+
+@require_safe
+@cache_control(public=True, max_age=3600)
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    sitemap = request.build_absolute_uri(reverse("reader:sitemap-index"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /editor/",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 def _database_ok() -> bool:

@@ -20,6 +20,7 @@ export class LiveStream {
     this.pinned = root.querySelector("[data-pinned]");
     this.notice = root.querySelector("[data-notice]");
     this.status = root.querySelector("[data-connection]");
+    this.text = root.dataset; // translated strings: data-text-* on the live root
     this.order = root.dataset.order;
     this.lastSeq = Number(root.dataset.seq || 0);
     this.decorate = decorate;
@@ -31,6 +32,9 @@ export class LiveStream {
     this.poller = null;
     this.held = [];
     this.newButton = null;
+    // Latest version of entries changed while not on the page (null: removed), so that a
+    // "load older" page fetched around the change cannot bring back a stale copy.
+    this.offPage = new Map();
   }
 
   start() {
@@ -72,7 +76,7 @@ export class LiveStream {
     if (event.code === CLOSE_NOT_FOUND) return;
     this.failures = greeted ? 0 : this.failures + 1;
     if (this.failures >= POLL_AFTER_FAILURES) this.startPolling();
-    else this.setStatus("Reconnecting…");
+    else this.setStatus(this.text.textReconnecting || "Reconnecting…");
     if (event.code === CLOSE_TOO_SLOW) {
       this.connect(); // we fell behind: catch up from `since` straight away
       return;
@@ -91,7 +95,8 @@ export class LiveStream {
   startPolling() {
     if (this.poller) return;
     this.root.dataset.mode = "polling";
-    this.setStatus("Live connection unavailable: checking for updates every few seconds.");
+    this.setStatus(this.text.textPolling
+      || "Live connection unavailable: checking for updates every few seconds.");
     this.poller = setInterval(() => this.fillGap(), POLL_INTERVAL_MS);
     this.fillGap();
   }
@@ -181,6 +186,7 @@ export class LiveStream {
   }
 
   remove(id) {
+    if (!document.getElementById(`post-${id}`)) this.rememberOffPage(`post-${id}`, null);
     document.getElementById(`post-${id}`)?.remove();
     this.held = this.held.filter((entry) => entry.id !== `post-${id}`);
     this.updateHeldButton();
@@ -238,7 +244,8 @@ export class LiveStream {
     if (!this.newButton) return;
     this.newButton.hidden = count === 0;
     this.newButton.style.display = count ? "block" : "none"; // an inline display beats [hidden]
-    this.newButton.textContent = count === 1 ? "1 new update" : `${count} new updates`;
+    this.newButton.textContent = count === 1 ? (this.text.textOneNew || "1 new update")
+      : (this.text.textManyNew || "{n} new updates").replace("{n}", String(count));
     if (this.notice && count) this.notice.textContent = this.newButton.textContent;
   }
 
@@ -293,9 +300,20 @@ export class LiveStream {
     const next = entries.find((el) => this.before(entry, el));
     const more = Boolean(this.root.querySelector("[data-older]"));
     // Past the last loaded entry while more pages exist: it arrives with "load older".
-    if (!next && more && entries.length) return;
+    if (!next && more && entries.length) {
+      this.rememberOffPage(entry.id, entry);
+      return;
+    }
     this.stream.insertBefore(entry, next || null);
-    if (announce && this.notice) this.notice.textContent = "New entry published.";
+    if (announce && this.notice) {
+      this.notice.textContent = this.text.textPublished || "New entry published.";
+    }
+  }
+
+  rememberOffPage(id, entry) {
+    this.offPage.delete(id);
+    this.offPage.set(id, entry);
+    if (this.offPage.size > 500) this.offPage.delete(this.offPage.keys().next().value);
   }
 
   updateEvent(message) {
@@ -314,8 +332,9 @@ export class LiveStream {
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (!response.ok) throw new Error(`entries: HTTP ${response.status}`);
       const page = this.fragment(await response.text());
-      for (const entry of [...page.querySelectorAll(".entry")]) {
-        if (!document.getElementById(entry.id)) {
+      for (let entry of [...page.querySelectorAll(".entry")]) {
+        if (this.offPage.has(entry.id)) entry = this.offPage.get(entry.id);
+        if (entry && !document.getElementById(entry.id)) {
           this.decorate(entry);
           this.stream.appendChild(entry);
           added.push(entry);

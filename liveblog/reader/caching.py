@@ -1,0 +1,153 @@
+"""HTTP caching of the public pages and API lists: a CDN may keep them, readers stay fresh.
+
+An event page's version is its event's `last_seq`: every change a reader can see bumps it in
+the writing transaction (SPEC §3), so the ETag changes exactly when the page would. A cached
+copy is never a stale first load either: the page carries `data-seq`, and its live
+connection asks for everything after that seq. So a shared cache may hold a page for a few
+seconds (`s-maxage`) and browsers always revalidate (`max-age=0`), which costs one indexed
+query and a 304 when nothing changed.
+
+The pages do not depend on who is asking (no session, no CSRF token), so they are `public`.
+"""
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache, wraps
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
+from django.http import HttpRequest
+from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import condition
+
+from liveblog.blog.models import Change, Event
+
+# Shared caches may serve a page this many seconds old; the live connection brings the rest.
+SHARED_MAX_AGE = 10
+STALE_WHILE_REVALIDATE = 30
+
+_EVENT_ATTR = "_liveblog_event"
+_EVENTS_LIST_ATTR = "_liveblog_events_list"
+
+
+@cache
+def release() -> str:
+    """A digest of what renders the pages (templates, static files, translations): a deploy
+    that changes them changes every ETag, without anyone remembering to bump a version."""
+    digest = hashlib.sha256()
+    roots = [settings.BASE_DIR / "templates", *settings.STATICFILES_DIRS, *settings.LOCALE_PATHS]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def with_last_change(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Annotate `last_change_at`: when the event's latest change was recorded (by the
+    (event, seq) unique index, one row read per event)."""
+    latest = Change.objects.filter(event=OuterRef("pk")).order_by("-seq").values("created_at")
+    return events.annotate(last_change_at=Subquery(latest[:1]))
+
+
+def changed_at(event: Event) -> datetime:
+    """When anything a reader sees of the event last changed."""
+    last_change = getattr(event, "last_change_at", None)
+    return max(event.updated_at, last_change) if last_change else event.updated_at
+
+
+def event_for(request: HttpRequest, slug: str) -> Event | None:
+    """The event, read once per request: the ETag, Last-Modified and the page all see the
+    same row, so the ETag names the `last_seq` the page carries."""
+    memo: dict[str, Event | None] = request.__dict__.setdefault(_EVENT_ATTR, {})
+    if slug not in memo:
+        memo[slug] = with_last_change(Event.objects.filter(slug=slug)).first()
+    return memo[slug]
+
+
+def _etag(request: HttpRequest, *parts: object) -> str:
+    # Weak: two responses with one tag are equivalent, not byte-identical (a proxy may
+    # compress them). The path is in it so that a tag is never valid for another resource.
+    key = "|".join(map(str, (release(), get_language(), request.get_full_path(), *parts)))
+    return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def _safe(request: HttpRequest) -> bool:
+    return request.method in ("GET", "HEAD")
+
+
+def event_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
+    event = event_for(request, slug) if _safe(request) else None
+    if event is None:
+        return None
+    return _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+
+
+def event_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
+    event = event_for(request, slug) if _safe(request) else None
+    return changed_at(event) if event is not None else None
+
+
+def _events_list_state(request: HttpRequest) -> dict[str, Any]:
+    if not hasattr(request, _EVENTS_LIST_ATTR):
+        # The list shows every event's last_seq, which only grows: its sum moves with any
+        # change; the count and the newest id move with removals and additions.
+        state = Event.objects.aggregate(
+            count=Count("id"), top=Max("id"), seqs=Sum("last_seq"), updated=Max("updated_at")
+        )
+        state["changed"] = (
+            Change.objects.order_by("-id").values_list("created_at", flat=True).first()
+        )
+        setattr(request, _EVENTS_LIST_ATTR, state)
+    return getattr(request, _EVENTS_LIST_ATTR)
+
+
+def events_list_etag(request: HttpRequest, **kwargs: Any) -> str | None:
+    if not _safe(request):
+        return None
+    state = _events_list_state(request)
+    return _etag(request, state["count"], state["top"], state["seqs"], state["updated"])
+
+
+def events_list_last_modified(request: HttpRequest, **kwargs: Any) -> datetime | None:
+    if not _safe(request):
+        return None
+    state = _events_list_state(request)
+    times = [t for t in (state["updated"], state["changed"]) if t is not None]
+    return max(times) if times else None
+
+
+View = Callable[..., Any]
+
+
+def public_page(view: View) -> View:
+    """ETag and Last-Modified from the event's state, answered with 304 when unchanged, a
+    Cache-Control that lets a CDN share the page for a few seconds, and gzip (the pages hold
+    no secret for a compression side channel to reveal)."""
+    conditional = condition(etag_func=event_etag, last_modified_func=event_last_modified)(view)
+    conditional = gzip_page(conditional)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = conditional(request, *args, **kwargs)
+        patch_cache_control(
+            response,
+            public=True,
+            max_age=0,
+            s_maxage=SHARED_MAX_AGE,
+            stale_while_revalidate=STALE_WHILE_REVALIDATE,
+        )
+        return response
+
+    return wrapper
+
+
+# For the API's lists: its own frame sets Cache-Control (`no-cache`: always revalidate).
+conditional_event_list = condition(
+    etag_func=events_list_etag, last_modified_func=events_list_last_modified
+)
+conditional_event_resource = condition(etag_func=event_etag, last_modified_func=event_last_modified)
