@@ -9,11 +9,14 @@ change log (the live hub's watch, `since` on reconnect, gap detection in the cli
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from liveblog import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         "type": LIVE_MESSAGE_TYPE,
         "event": event_id,
         "seq": payload["seq"],
+        "at": time.time(),  # for the publish-to-send latency metric
         "frame": json.dumps(payload, separators=(",", ":")),
     }
 
@@ -51,4 +55,5 @@ def send_now(group: str, message: dict[str, Any]) -> None:
         async_to_sync(_publish)(group, message)
     except Exception:
         # The change is committed; never fail the reporter's request for the fast path.
+        metrics.PUBLISH_FAILURES.inc()
         logger.warning("live push of seq %s to %s failed", message.get("seq"), group, exc_info=True)

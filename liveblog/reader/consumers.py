@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from liveblog import metrics
 from liveblog.reader.hub import Hub, current_hub
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             if since < self.start_seq:
                 replay = await hub.changes_between(event_id, since, self.start_seq)
             if replay is None:
+                metrics.CATCH_UPS.labels("reset").inc()
                 await self._send_json({"type": "reset", "seq": self.start_seq})
             else:
                 for frame in replay:
@@ -90,6 +92,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             if self.outbox.qsize() >= OUTBOX_LIMIT:
                 self.ready = False
                 logger.info("reader too slow at seq %s; closing for catch-up", seq)
+                metrics.TOO_SLOW.inc()
                 self.closer = asyncio.create_task(self._close_too_slow())
                 return
             self.outbox.put_nowait(frame)

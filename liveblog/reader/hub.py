@@ -28,6 +28,7 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
+from liveblog import metrics
 from liveblog.blog import selectors
 from liveblog.blog.broadcast import group_for
 
@@ -77,6 +78,7 @@ class Hub:
         """Register a reader and return the seq it starts from: every change above it will
         be delivered to the reader; every change up to it is in history or the log."""
         self.readers[event_id].add(reader)
+        metrics.READERS.labels(str(event_id)).inc()
         self._start()
         await self._subscribe(event_id)
         if event_id not in self.seen:
@@ -90,9 +92,12 @@ class Hub:
         readers = self.readers.get(event_id)
         if readers is None:
             return
-        readers.discard(reader)
+        if reader in readers:
+            readers.discard(reader)
+            metrics.READERS.labels(str(event_id)).dec()
         if readers:
             return
+        metrics.READERS.remove(str(event_id))
         del self.readers[event_id]
         self.seen.pop(event_id, None)
         self.history.pop(event_id, None)
@@ -115,11 +120,14 @@ class Hub:
             return []
         cached = self._from_history(event_id, since, upto)
         if cached is not None:
+            metrics.CATCH_UPS.labels("history").inc()
             return cached
         async with self.locks[event_id]:  # one log read for a storm of reconnecting readers
             cached = self._from_history(event_id, since, upto)
             if cached is not None:
+                metrics.CATCH_UPS.labels("history").inc()
                 return cached
+            metrics.CATCH_UPS.labels("log").inc()
             payloads = await _changes(event_id, since, upto)
             frames = [(p["seq"], frame_of(p)) for p in payloads]
             self._remember(event_id, frames)
@@ -127,12 +135,16 @@ class Hub:
 
     # --- fan-out ------------------------------------------------------------------------
 
-    def fanout(self, event_id: int, seq: int, frame: str) -> None:
+    def fanout(self, event_id: int, seq: int, frame: str, sent_at: float | None = None) -> None:
         self._remember(event_id, [(seq, frame)])
         if seq > self.seen.get(event_id, 0):
             self.seen[event_id] = seq
-        for reader in list(self.readers.get(event_id, ())):
+        readers = list(self.readers.get(event_id, ()))
+        for reader in readers:
             reader.deliver(seq, frame)
+        metrics.FRAMES.inc(len(readers))
+        if sent_at is not None:
+            metrics.PUBLISH_TO_SEND.observe(max(0.0, time.time() - sent_at))
 
     def _remember(self, event_id: int, frames: Iterable[tuple[int, str]]) -> None:
         if event_id not in self.readers:
@@ -206,11 +218,12 @@ class Hub:
             if message.get("type") == "hub.probe":
                 self.probe_pending = None
             elif "event" in message:
-                self.fanout(message["event"], message["seq"], message["frame"])
+                self.fanout(message["event"], message["seq"], message["frame"], message.get("at"))
 
     async def _resubscribe(self) -> None:
         """The subscription is dead (Redis restarted, connection lost): start afresh."""
         logger.warning("hub: channel layer stopped answering; resubscribing")
+        metrics.RESUBSCRIBES.inc()
         if self.pump is not None:
             self.pump.cancel()
         self.pump, self.channel, self.probe_pending = None, None, None
@@ -269,7 +282,9 @@ class Hub:
                 reader.deliver(db_seq, reset)
             self.seen[event_id] = db_seq
             return
-        for payload in await _changes(event_id, seen, db_seq):
+        payloads = await _changes(event_id, seen, db_seq)
+        metrics.LOG_FILLS.inc(len(payloads))
+        for payload in payloads:
             self.fanout(event_id, payload["seq"], frame_of(payload))
         self.lagging.pop(event_id, None)
 
