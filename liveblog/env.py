@@ -55,9 +55,14 @@ def envlist(name: str, default: list[str]) -> list[str]:
 
 
 def envdatabase(name: str, default: str) -> dict[str, Any]:
+    """Under ASGI every request's sync code runs in a thread of its own, so persistent
+    connections pile up (one per thread: 60-70 per process under 16 concurrent requests in
+    bench/). Connections are closed after each request unless DATABASE_CONN_MAX_AGE says
+    otherwise; pool with pgbouncer instead (deploy/pgbouncer/)."""
     raw = os.environ.get(name) or default
+    max_age = envint("DATABASE_CONN_MAX_AGE", 0)
     try:
-        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(raw, conn_max_age=max_age, conn_health_checks=max_age > 0)
     except Exception as exc:
         expected = f"a database URL such as postgres://user@host:5432/db ({exc})"
         raise _bad(name, raw, expected) from None

@@ -71,6 +71,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Behind pgbouncer in transaction pooling mode, server-side cursors cannot be used.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = envbool("DATABASE_POOLED", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envredis("REDIS_URL")

@@ -1,4 +1,5 @@
-"""Real ASGI server processes for tests that cross process boundaries or drive a browser.
+"""Real ASGI server processes (uvicorn, as in production) for tests that cross process
+boundaries or drive a browser.
 
 They share the test database (committed data: use transactional tests) and Redis.
 """
@@ -19,6 +20,10 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# The production server and flags (Dockerfile), so that tests exercise what runs in production.
+UVICORN = [sys.executable, "-m", "uvicorn", "liveblog.asgi:application", "--host", "127.0.0.1",
+           "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+           "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log"]  # fmt: skip
 
 
 def free_port() -> int:
@@ -42,8 +47,7 @@ class Server:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "liveblog.asgi:application"],
+            [*UVICORN, "--port", str(self.port)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ client reconnects with `since` and catches up from history instead of growing ou
 import asyncio
 import json
 import logging
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +52,8 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.early: list[tuple[int, str]] = []
-        self.outbox: asyncio.Queue[str] = asyncio.Queue()
+        # A writer task exists only while frames wait: an idle reader costs no task.
+        self.outbox: deque[str] = deque()
         self.writer: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
         try:
@@ -79,7 +81,6 @@ class EventConsumer(AsyncWebsocketConsumer):
                 for frame in replay:
                     await self.send(text_data=frame)
         self.ready = True
-        self.writer = asyncio.create_task(self._write())
         for seq, frame in self.early:
             self.deliver(seq, frame)
         self.early = []
@@ -89,13 +90,15 @@ class EventConsumer(AsyncWebsocketConsumer):
         if not self.ready:
             self.early.append((seq, frame))
         elif seq > self.start_seq:
-            if self.outbox.qsize() >= OUTBOX_LIMIT:
+            if len(self.outbox) >= OUTBOX_LIMIT:
                 self.ready = False
                 logger.info("reader too slow at seq %s; closing for catch-up", seq)
                 metrics.TOO_SLOW.inc()
                 self.closer = asyncio.create_task(self._close_too_slow())
                 return
-            self.outbox.put_nowait(frame)
+            self.outbox.append(frame)
+            if self.writer is None:
+                self.writer = asyncio.create_task(self._write())
 
     async def _close_too_slow(self) -> None:
         if self.writer is not None:
@@ -103,9 +106,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_TOO_SLOW)
 
     async def _write(self) -> None:
-        while True:
-            frame = await self.outbox.get()
-            await self.send(text_data=frame)
+        try:
+            while self.outbox:
+                await self.send(text_data=self.outbox.popleft())
+        finally:
+            self.writer = None
 
     async def disconnect(self, code: int) -> None:
         self.ready = False

@@ -1,4 +1,4 @@
-"""The reader page in a real browser (Debian's Chromium) against a real daphne process:
+"""The reader page in a real browser (Debian's Chromium) against a real server process:
 order toggle, permalinks, copy link, live changes on decorated entries, "load older" while
 live, and the page with JavaScript off."""
 

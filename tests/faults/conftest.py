@@ -1,5 +1,5 @@
 """Fault injection: real PostgreSQL, a private Redis the tests kill and restart, and real
-daphne processes the tests start and stop."""
+server processes (uvicorn, as in production) the tests start and stop."""
 
 import shutil
 import subprocess

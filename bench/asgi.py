@@ -1,0 +1,47 @@
+"""liveblog.asgi:application with an SQL statement counter, for the bench's servers only.
+
+Every statement any Django database connection of this process executes is counted (an
+execute wrapper installed on each new connection); GET /__bench__/queries answers the count.
+That is how the reconnect storm knows how many PostgreSQL queries it cost. Everything else
+goes to the real application untouched.
+"""
+
+import json
+import threading
+from typing import Any
+
+from django.db.backends.signals import connection_created
+
+from liveblog.asgi import application as liveblog_application
+
+_lock = threading.Lock()
+_count = [0]
+
+
+def _counting(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    with _lock:
+        _count[0] += 1
+    return execute(sql, params, many, context)
+
+
+def _install(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if _counting not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_counting)
+
+
+connection_created.connect(_install)
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http" and scope["path"] == "/__bench__/queries":
+        body = json.dumps({"queries": _count[0]}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return
+    await liveblog_application(scope, receive, send)
