@@ -11,20 +11,24 @@ The pages do not depend on who is asking (no session, no CSRF token), so they ar
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition
 
 from liveblog.blog.models import Change, Event
+
+logger = logging.getLogger(__name__)
 
 # Shared caches may serve a page this many seconds old; the live connection brings the rest.
 SHARED_MAX_AGE = 10
@@ -141,6 +145,41 @@ def public_page(view: View) -> View:
             s_maxage=SHARED_MAX_AGE,
             stale_while_revalidate=STALE_WHILE_REVALIDATE,
         )
+        return response
+
+    return wrapper
+
+
+RENDER_CACHE_SECONDS = 300
+
+
+def rendered_once(view: View) -> View:
+    """Keep the rendered page in the cache under its ETag: the tag names everything the page
+    depends on (release, language, path and query, the event's last_seq), so an entry never
+    needs invalidating — a change makes a new tag. A cache that does not answer (Redis down)
+    only costs a render."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> Any:
+        tag = event_etag(request, slug)
+        if tag is None:
+            return view(request, slug, **kwargs)
+        key = "page:" + tag
+        try:
+            hit = caches["default"].get(key)
+        except Exception:
+            hit = None
+        if hit is not None:
+            content, content_type = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, slug, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            try:
+                caches["default"].set(
+                    key, (response.content, response["Content-Type"]), RENDER_CACHE_SECONDS
+                )
+            except Exception:
+                logger.warning("page cache unavailable", exc_info=True)
         return response
 
     return wrapper

@@ -94,6 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @caching.public_page
+@caching.rendered_once
 def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_or_404(request, slug)
     try:
