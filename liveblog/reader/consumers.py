@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from liveblog import metrics
@@ -46,10 +47,29 @@ class EventConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per reader: the hub subscribes once per event per process.
     channel_layer_alias = "liveblog.no-per-reader-channel"
 
+    # Class-level defaults, and containers created only when needed: ten thousand idle
+    # readers per process are mostly this object, so every attribute counts (bench/).
     hub: Hub | None = None
     event_id: int | None = None
     start_seq = 0
     ready = False
+    early: list[tuple[int, str]] | None = None  # frames that came while connecting
+    outbox: deque[str] | None = None  # frames waiting for the socket
+    writer: asyncio.Task[None] | None = None  # exists only while frames wait
+    closer: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' loop, for a consumer with no channel-layer channel: it reads only the
+        client's socket, so it awaits it directly instead of racing one receive task per
+        source with asyncio.wait (a task and futures per reader, ~1 KiB each)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels does, minus its hop to the sync thread before every handler to close
@@ -62,11 +82,6 @@ class EventConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.early: list[tuple[int, str]] = []
-        # A writer task exists only while frames wait: an idle reader costs no task.
-        self.outbox: deque[str] = deque()
-        self.writer: asyncio.Task[None] | None = None
-        self.closer: asyncio.Task[None] | None = None
         try:
             since = _parse_since(self.scope.get("query_string", b""))
         except ValueError:
@@ -92,15 +107,19 @@ class EventConsumer(AsyncWebsocketConsumer):
                 for frame in replay:
                     await self.send(text_data=frame)
         self.ready = True
-        for seq, frame in self.early:
+        early, self.early = self.early, None
+        for seq, frame in early or ():
             self.deliver(seq, frame)
-        self.early = []
 
     def deliver(self, seq: int, frame: str) -> None:
         """Called by the hub for every change of the event; must not block."""
         if not self.ready:
+            if self.early is None:
+                self.early = []
             self.early.append((seq, frame))
         elif seq > self.start_seq:
+            if self.outbox is None:
+                self.outbox = deque()
             if len(self.outbox) >= OUTBOX_LIMIT:
                 self.ready = False
                 logger.info("reader too slow at seq %s; closing for catch-up", seq)
@@ -122,6 +141,8 @@ class EventConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=self.outbox.popleft())
         finally:
             self.writer = None
+            if not self.outbox:
+                self.outbox = None
 
     async def disconnect(self, code: int) -> None:
         self.ready = False
