@@ -24,20 +24,35 @@ def live_event():
     return event, MembershipFactory(event=event, role="editor").user
 
 
+def stalling(app, stalled: asyncio.Event):
+    """The reader's socket stops taking frames after the hello: a phone in a tunnel."""
+
+    async def wrapped(scope, receive, send):
+        if b"stall" not in scope.get("query_string", b""):
+            return await app(scope, receive, send)
+        frames = 0
+
+        async def slow_send(message):
+            nonlocal frames
+            if message["type"] == "websocket.send":
+                frames += 1
+                if frames > 1:
+                    await stalled.wait()
+            await send(message)
+
+        return await app(scope, receive, slow_send)
+
+    return wrapped
+
+
 async def test_slow_reader_is_closed_then_converges_with_since(monkeypatch, live_event):
     event, author = live_event
     monkeypatch.setattr(consumers, "OUTBOX_LIMIT", 3)
     stalled = asyncio.Event()
-    real_send = consumers.EventConsumer.send
-
-    async def slow_send(self, text_data=None, bytes_data=None, close=False):
-        if getattr(self, "ready", False) and "stall" in self.scope["query_string"].decode():
-            await stalled.wait()  # a phone in a tunnel: nothing drains
-        await real_send(self, text_data=text_data, bytes_data=bytes_data, close=close)
-
-    monkeypatch.setattr(consumers.EventConsumer, "send", slow_send)
     slow = WebsocketCommunicator(
-        application, f"/ws/events/{event.slug}/?since=0&stall=1", headers=[ORIGIN]
+        stalling(application, stalled),
+        f"/ws/events/{event.slug}/?since=0&stall=1",
+        headers=[ORIGIN],
     )
     assert (await slow.connect(timeout=5))[0]
     assert json.loads((await slow.receive_output(timeout=5))["text"])["type"] == "hello"
