@@ -73,6 +73,7 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     # Class-level defaults, and containers created only when needed: ten thousand idle
     # readers per process are mostly this object, so every attribute counts (bench/).
+    groups: tuple[str, ...] = ()  # none: Channels would otherwise give each reader a list
     hub: Hub | None = None
     event_id: int | None = None
     start_seq = 0
@@ -195,6 +196,12 @@ class EventConsumer(AsyncWebsocketConsumer):
             self.writer = None
             if not self.outbox:
                 self.outbox = None
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Channels' version also hops to the sync thread to close database connections;
+        # this consumer holds none (see dispatch), and a storm is thousands of disconnects.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
         self.ready = False
