@@ -4,6 +4,7 @@ markdown-it-py renders CommonMark; nh3 (ammonia) then removes anything not on th
 allow-list, so script in a body can never reach a reader whatever the renderer lets through.
 """
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,18 @@ def markdown_to_html(source: str) -> str:
 
 
 def plain_text(html: str) -> str:
+    if len(html) <= _PLAIN_MEMO_MAX:
+        return _plain_text_memo(html)
+    return _plain_text(html)
+
+
+def _plain_text(html: str) -> str:
     return " ".join(nh3.clean(html, tags=set()).split())
+
+
+# A page asks the same entries' text several times (JSON-LD, summaries, key events).
+_PLAIN_MEMO_MAX = 4000
+_plain_text_memo = functools.lru_cache(maxsize=4096)(_plain_text)
 
 
 def local_time(value: datetime, tz: ZoneInfo) -> datetime:

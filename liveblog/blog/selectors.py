@@ -126,7 +126,10 @@ def pinned_post(event: Event) -> Post | None:
 
 
 def key_events(event: Event, *, limit: int = 100) -> list[Post]:
-    rows = list(_stream(event).filter(is_key_event=True).order_by("-published_at", "-id")[:limit])
+    # The list shows a link per entry: no author, no body source.
+    posts = Post.objects.public().filter(event=event, is_key_event=True)
+    posts = posts.only("id", "event_id", "headline", "body_html", "published_at")
+    rows = list(posts.order_by("-published_at", "-id")[:limit])
     for post in rows:
         post.event = event
     return rows
