@@ -71,10 +71,19 @@ def envdatabase(name: str, default: str) -> dict[str, Any]:
     return dict(config)
 
 
-def envredis(name: str) -> str | None:
-    raw = os.environ.get(name)
-    if not raw:
-        return None
+def _redis_url(name: str, raw: str) -> str:
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise _bad(name, raw, "a Redis URL such as redis://127.0.0.1:6379/0")
     return raw
+
+
+def envredis(name: str) -> str | None:
+    raw = os.environ.get(name)
+    return _redis_url(name, raw) if raw else None
+
+
+def envredislist(name: str, default: list[str]) -> list[str]:
+    urls = envlist(name, default)
+    if not urls:
+        raise _bad(name, os.environ.get(name, ""), "one or more comma-separated Redis URLs")
+    return [_redis_url(name, url) for url in urls]

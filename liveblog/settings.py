@@ -8,7 +8,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from liveblog.env import envbool, envdatabase, envint, envlist, envredis, envstr
+from liveblog.env import (
+    envbool,
+    envdatabase,
+    envint,
+    envlist,
+    envredis,
+    envredislist,
+    envstr,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -80,18 +88,24 @@ if REDIS_URL:
     # redis-py 8 made socket_timeout default to 5 s; channels-redis' idle blocking read
     # then fails every 5 s and closes idle WebSockets with 1011 (django/channels_redis#422).
     # No socket timeout: liveness comes from TCP keepalive and health checks instead.
-    _redis_host = {
-        "address": REDIS_URL,
-        "socket_timeout": None,
-        "socket_keepalive": True,
-        "health_check_interval": 15,
-    }
+    # CHANNEL_REDIS_URLS shards the live fan-out over several Redis servers (each event's
+    # group lives on one of them, by consistent hash); REDIS_URL alone serves everything.
+    _redis_hosts = [
+        {
+            "address": url,
+            "socket_timeout": None,
+            "socket_connect_timeout": 2,
+            "socket_keepalive": True,
+            "health_check_interval": 15,
+        }
+        for url in envredislist("CHANNEL_REDIS_URLS", [REDIS_URL])
+    ]
     CHANNEL_LAYERS = {
         "default": {
             # Pub/Sub publishes once per group rather than once per member: fan-out cost
             # does not grow with the number of readers.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [_redis_host], "prefix": envstr("CHANNEL_PREFIX", "liveblog")},
+            "CONFIG": {"hosts": _redis_hosts, "prefix": envstr("CHANNEL_PREFIX", "liveblog")},
         }
     }
     CACHES = {

@@ -68,3 +68,23 @@ def test_embedded_default_uses_sqlite_and_in_memory_layer():
         "django.db.backends.sqlite3",
         "channels.layers.InMemoryChannelLayer",
     ]
+
+
+def test_channel_layer_can_shard_over_several_redis_servers():
+    code = (
+        "import django;django.setup();from django.conf import settings as s;"
+        "print(' '.join(h['address'] for h in s.CHANNEL_LAYERS['default']['CONFIG']['hosts']))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}},
+        "DJANGO_SETTINGS_MODULE": "liveblog.settings",
+        "DEBUG": "1",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CHANNEL_REDIS_URLS": "redis://127.0.0.2:6379/0, redis://127.0.0.3:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["redis://127.0.0.2:6379/0", "redis://127.0.0.3:6379/0"]
+    bad = manage("check", **{**env, "CHANNEL_REDIS_URLS": "127.0.0.2:6379"})
+    assert bad.returncode != 0 and "CHANNEL_REDIS_URLS=" in bad.stderr
