@@ -55,7 +55,8 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
-    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith("test_"):
+    testing = connection.settings_dict["NAME"].startswith("test_")
+    if connection.vendor != "postgresql" or not testing:
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
