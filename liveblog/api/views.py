@@ -163,7 +163,7 @@ def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 def changes(request: HttpRequest, slug: str) -> HttpResponse:
     found = _event(slug)
     since = parsing.query_int(request, "since", default=0, low=0, high=parsing.MAX_BIGINT)
-    rows = selectors.changes_since(found, since, limit=settings.LIVEBLOG_CATCHUP_LIMIT)
+    rows = selectors.changes_since(found.pk, since, limit=settings.LIVEBLOG_CATCHUP_LIMIT)
     # A change may commit between reading the event and its changes: last_seq must never
     # be behind a change we return, or a client would think it saw the future.
     last_seq = max([found.last_seq] + [row["seq"] for row in rows[-1:]])

@@ -28,19 +28,23 @@ def group_for(event_id: int) -> str:
     return f"event.{event_id}"
 
 
+def encode_frame(payload: dict[str, Any]) -> str:
+    """The one text encoding of a live frame (SPEC §7), shared by every path to readers."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
 def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": LIVE_MESSAGE_TYPE,
         "event": event_id,
         "seq": payload["seq"],
-        "at": time.time(),  # for the publish-to-send latency metric
-        "frame": json.dumps(payload, separators=(",", ":")),
+        "at": time.time(),  # the commit, for the publish-to-send latency metric
+        "frame": encode_frame(payload),
     }
 
 
 def send_change_on_commit(*, event_id: int, payload: dict[str, Any]) -> None:
-    message = live_message(event_id, payload)
-    transaction.on_commit(lambda: send_now(group_for(event_id), message))
+    transaction.on_commit(lambda: send_now(group_for(event_id), live_message(event_id, payload)))
 
 
 async def _publish(group: str, message: dict[str, Any]) -> None:

@@ -76,10 +76,6 @@ class Event(models.Model):
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    @property
-    def group_name(self) -> str:
-        return f"event.{self.pk}"
-
 
 class Membership(models.Model):
     class Role(models.TextChoices):

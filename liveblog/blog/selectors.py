@@ -150,10 +150,14 @@ def post_for_user(event: Event, post_id: int, user: User) -> Post | None:
     return post if permissions.can_see_post(user, post) else None
 
 
-def changes_since(event: Event, since: int, *, limit: int) -> list[dict[str, Any]]:
-    """Change messages with seq > since, oldest first, at most `limit`."""
-    rows = Change.objects.filter(event=event, seq__gt=since).order_by("seq")[:limit]
-    return [row.payload for row in rows.only("payload")]
+def changes_since(
+    event_id: int, since: int, *, upto: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Change messages with since < seq (≤ upto), oldest first, at most `limit`."""
+    rows = Change.objects.filter(event_id=event_id, seq__gt=since)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    return list(rows.order_by("seq").values_list("payload", flat=True)[:limit])
 
 
 def last_seq(event_id: int) -> int:
@@ -163,12 +167,6 @@ def last_seq(event_id: int) -> int:
 def last_seqs(event_ids: list[int]) -> dict[int, int]:
     """The last seq of several events in one query (the live hub's watch)."""
     return dict(Event.objects.filter(pk__in=event_ids).values_list("pk", "last_seq"))
-
-
-def changes_between(event_id: int, since: int, upto: int) -> list[dict[str, Any]]:
-    """Change messages with since < seq ≤ upto, oldest first."""
-    rows = Change.objects.filter(event_id=event_id, seq__gt=since, seq__lte=upto).order_by("seq")
-    return list(rows.values_list("payload", flat=True))
 
 
 def drafts_for_editor(event: Event, user: User) -> list[Post]:

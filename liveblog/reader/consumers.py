@@ -12,7 +12,6 @@ client reconnects with `since` and catches up from history instead of growing ou
 """
 
 import asyncio
-import json
 import logging
 from collections import deque
 from typing import Any
@@ -23,6 +22,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from liveblog import metrics
+from liveblog.blog.broadcast import encode_frame
 from liveblog.reader.hub import Hub, current_hub
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class EventConsumer(AsyncWebsocketConsumer):
                 self.early = []
             self.early.append((seq, frame))
         elif seq > self.start_seq:
-            if self.writer is None and not self.outbox:
+            if self.writer is None:  # nothing waiting: the outbox is empty too
                 self._send_now(frame)
                 return
             if self.outbox is None:
@@ -154,9 +154,7 @@ class EventConsumer(AsyncWebsocketConsumer):
                 metrics.TOO_SLOW.inc()
                 self.closer = asyncio.create_task(self._close_too_slow())
                 return
-            self.outbox.append(frame)
-            if self.writer is None:
-                self.writer = asyncio.create_task(self._write())
+            self.outbox.append(frame)  # the writer drains it after its current send
 
     def _send_now(self, frame: str) -> None:
         """Write the frame at once when the socket takes it without waiting (nearly always),
@@ -174,6 +172,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.writer = asyncio.ensure_future(self._finish(send, pending))
 
     async def _finish(self, send: Any, pending: Any) -> None:
+        """The writer: finish the suspended send, then drain what queued behind it."""
         try:
             await _Resumed(send, pending)
             while self.outbox:
@@ -187,15 +186,6 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.writer is not None:
             self.writer.cancel()
         await self.close(code=CLOSE_TOO_SLOW)
-
-    async def _write(self) -> None:
-        try:
-            while self.outbox:
-                await self.send(text_data=self.outbox.popleft())
-        finally:
-            self.writer = None
-            if not self.outbox:
-                self.outbox = None
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         # Channels' version also hops to the sync thread to close database connections;
@@ -214,4 +204,4 @@ class EventConsumer(AsyncWebsocketConsumer):
         """Readers are read-only; anything they send is ignored."""
 
     async def _send_json(self, data: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(data, separators=(",", ":")))
+        await self.send(text_data=encode_frame(data))

@@ -16,7 +16,6 @@ Everything here runs on one event loop; the only concurrency is between awaits.
 """
 
 import asyncio
-import json
 import logging
 import time
 import weakref
@@ -30,7 +29,7 @@ from django.conf import settings
 
 from liveblog import metrics
 from liveblog.blog import selectors
-from liveblog.blog.broadcast import group_for
+from liveblog.blog.broadcast import encode_frame, group_for
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +41,6 @@ SLUG_TTL = 60.0
 
 class Reader(Protocol):
     def deliver(self, seq: int, frame: str) -> None: ...
-
-
-def frame_of(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"))
 
 
 class Hub:
@@ -102,6 +97,7 @@ class Hub:
         self.seen.pop(event_id, None)
         self.history.pop(event_id, None)
         self.lagging.pop(event_id, None)
+        self.locks.pop(event_id, None)
         if event_id in self.subscribed and self.channel:
             self.subscribed.discard(event_id)
             try:
@@ -129,7 +125,7 @@ class Hub:
                 return cached
             metrics.CATCH_UPS.labels("log").inc()
             payloads = await _changes(event_id, since, upto)
-            frames = [(p["seq"], frame_of(p)) for p in payloads]
+            frames = [(p["seq"], encode_frame(p)) for p in payloads]
             self._remember(event_id, frames)
             return [frame for _, frame in frames]
 
@@ -277,7 +273,7 @@ class Hub:
             "hub: event %s lagged at seq %s < %s; filling from the log", event_id, seen, db_seq
         )
         if db_seq - seen > settings.LIVEBLOG_CATCHUP_LIMIT:
-            reset = frame_of({"type": "reset", "seq": db_seq})
+            reset = encode_frame({"type": "reset", "seq": db_seq})
             for reader in list(self.readers.get(event_id, ())):
                 reader.deliver(db_seq, reset)
             self.seen[event_id] = db_seq
@@ -285,7 +281,7 @@ class Hub:
         payloads = await _changes(event_id, seen, db_seq)
         metrics.LOG_FILLS.inc(len(payloads))
         for payload in payloads:
-            self.fanout(event_id, payload["seq"], frame_of(payload))
+            self.fanout(event_id, payload["seq"], encode_frame(payload))
         self.lagging.pop(event_id, None)
 
 
@@ -296,7 +292,7 @@ def _last_seqs(event_ids: list[int]) -> dict[int, int]:
 
 @database_sync_to_async
 def _changes(event_id: int, since: int, upto: int) -> list[dict[str, Any]]:
-    return selectors.changes_between(event_id, since, upto)
+    return selectors.changes_since(event_id, since, upto=upto)
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
