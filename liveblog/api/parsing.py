@@ -17,10 +17,11 @@ from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from liveblog.api.errors import ApiError, invalid, too_large
+from liveblog.blog import models
 from liveblog.blog.selectors import BadCursor, Cursor
 
 Parser = Callable[[Any], Any]
-MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint: larger numbers would fail in the database
+MAX_BIGINT = models.MAX_BIGINT
 IDEMPOTENCY_KEY_MAX = 200
 _DIGITS = re.compile(r"[0-9]{1,19}")
 # A time must stay representable (Python and PostgreSQL) after shifting to any time zone.

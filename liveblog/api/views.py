@@ -21,13 +21,15 @@ from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import event_payload, post_payload
 from liveblog.blog.permissions import User
+from liveblog.reader import caching
 from liveblog.reader.caching import conditional_event_list, conditional_event_resource
 
 # --- lookups ----------------------------------------------------------------------------
 
 
-def _event(slug: str) -> Event:
-    event = selectors.event_by_slug(slug)
+def _event(request: HttpRequest, slug: str) -> Event:
+    # The row the conditional (ETag) check read, so both see the same last_seq.
+    event = caching.event_for(request, slug)
     if event is None:
         raise Http404(f"There is no event {slug!r}.")
     return event
@@ -83,7 +85,7 @@ def _event_create(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", "PATCH")
 def event(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(slug)
+    found = _event(request, slug)
     if request.method == "PATCH":
         changes = parsing.parse_fields(parsing.read_json(request), inputs.EVENT_UPDATE)
         found = services.event_update(actor=current_user(request), event=found, changes=changes)
@@ -92,7 +94,7 @@ def event(request: HttpRequest, slug: str) -> HttpResponse:
 
 @endpoint("POST")
 def members(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(slug)
+    found = _event(request, slug)
     actor = current_user(request)
     data = parsing.parse_fields(parsing.read_json(request), inputs.MEMBER_ADD)
     # Checked before the username is looked up, so that non-editors cannot probe accounts.
@@ -118,7 +120,7 @@ def _user_named(username: str) -> User:
 @endpoint("GET", "POST")
 @conditional_event_resource
 def posts(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(slug)
+    found = _event(request, slug)
     if request.method == "POST":
         return _post_create(request, found)
     after, limit = parsing.query_cursor(request), _limit(request)
@@ -145,7 +147,7 @@ def _post_create(request: HttpRequest, event: Event) -> HttpResponse:
 
 @endpoint("GET", "PATCH", "DELETE")
 def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
-    found = _post(_event(slug), post_id, request)
+    found = _post(_event(request, slug), post_id, request)
     if request.method == "DELETE":
         services.post_delete(actor=current_user(request), post=found)
         return HttpResponse(status=204)
@@ -161,7 +163,7 @@ def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 @endpoint("GET")
 @conditional_event_resource
 def changes(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(slug)
+    found = _event(request, slug)
     since = parsing.query_int(request, "since", default=0, low=0, high=parsing.MAX_BIGINT)
     rows = selectors.changes_since(found.pk, since, limit=settings.LIVEBLOG_CATCHUP_LIMIT)
     # A change may commit between reading the event and its changes: last_seq must never

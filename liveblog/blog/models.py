@@ -16,6 +16,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+# PostgreSQL's bigint: a larger id or seq in a request is "not found" or bad input, never a
+# database error.
+MAX_BIGINT = 2**63 - 1
+
 
 def validate_timezone(value: str) -> None:
     try:

@@ -58,6 +58,10 @@ def local_time(value: datetime, tz: ZoneInfo) -> datetime:
     return value.astimezone(tz)
 
 
+def local_format(value: datetime, tz: ZoneInfo, fmt: str) -> str:
+    return dateformat.format(local_time(value, tz), fmt)
+
+
 def clock(value: datetime, tz: ZoneInfo) -> str:
     """The time as a newsroom writes it: '10:30 a.m.', 'noon' (Django's `P` format)."""
-    return dateformat.format(local_time(value, tz), "P")
+    return local_format(value, tz, "P")

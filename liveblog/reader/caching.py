@@ -88,7 +88,11 @@ def event_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
     event = event_for(request, slug) if _safe(request) else None
     if event is None:
         return None
-    return _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+    # Asked by the conditional check and again by the render cache: computed once.
+    memo: dict[str, str] = request.__dict__.setdefault("_liveblog_etags", {})
+    if slug not in memo:
+        memo[slug] = _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+    return memo[slug]
 
 
 def event_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:

@@ -23,7 +23,7 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from liveblog.blog import selectors
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import author_payload
-from liveblog.reader import summaries
+from liveblog.reader import caching, summaries
 
 FEED_SIZE = 200
 
@@ -53,7 +53,7 @@ class EventFeed(Feed):
     feed_type = PagedAtomFeed
 
     def get_object(self, request: HttpRequest, slug: str) -> FeedPage:
-        event = selectors.event_by_slug(slug)
+        event = caching.event_for(request, slug)
         if event is None:
             raise Http404(_("There is no such event."))
         after = None

@@ -7,6 +7,7 @@ entry has its own page and sitemap entry besides.
 """
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -57,7 +58,9 @@ def _update(request: HttpRequest, post: Post, page_url: str) -> dict[str, Any]:
     }
 
 
-def live_blog_posting(request: HttpRequest, event: Event, posts: list[Post]) -> dict[str, Any]:
+def live_blog_posting(
+    request: HttpRequest, event: Event, posts: list[Post], modified: datetime
+) -> dict[str, Any]:
     page_url = request.build_absolute_uri(event.get_absolute_url())
     publisher = _publisher(request)
     data: dict[str, Any] = {
@@ -70,7 +73,7 @@ def live_blog_posting(request: HttpRequest, event: Event, posts: list[Post]) -> 
         "description": event.summary or event.title,
         "inLanguage": get_language(),
         "datePublished": event.created_at.isoformat(),
-        "dateModified": max([event.updated_at] + [p.updated_at for p in posts]).isoformat(),
+        "dateModified": modified.isoformat(),
         "coverageStartTime": (event.starts_at or event.created_at).isoformat(),
         "publisher": publisher,
         "author": publisher,

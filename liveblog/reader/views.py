@@ -24,13 +24,12 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from liveblog.blog import selectors
-from liveblog.blog.models import Event
+from liveblog.blog.models import MAX_BIGINT, Event
 from liveblog.reader import caching, structured_data, summaries
 
 logger = logging.getLogger(__name__)
 
 EMBED_WIDTH, EMBED_HEIGHT = 600, 800
-MAX_ID = 2**63 - 1  # a larger id in a URL is no entry, not a database error
 
 
 def _event_or_404(request: HttpRequest, slug: str) -> Event:
@@ -103,14 +102,15 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _bad_request(request, exc)
     posts = ([context["pinned"]] if context["pinned"] else []) + context["page"].posts
     canonical = request.build_absolute_uri(event.get_absolute_url())
+    modified = max([event.updated_at] + [p.updated_at for p in posts])
     context.update(
         key_events=selectors.key_events(event),
         jsonld=structured_data.script_json(
-            structured_data.live_blog_posting(request, event, posts)
+            structured_data.live_blog_posting(request, event, posts, modified)
         ),
         canonical=canonical,
         oembed=_oembed_link(request, canonical),
-        modified=max([event.updated_at] + [p.updated_at for p in posts]),
+        modified=modified,
     )
     return render(request, "reader/event.html", context)
 
@@ -131,7 +131,7 @@ def entries_fragment(request: HttpRequest, slug: str) -> HttpResponse:
 @caching.public_page
 def post_page(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     event = _event_or_404(request, slug)
-    post = selectors.public_post(event, post_id) if post_id <= MAX_ID else None
+    post = selectors.public_post(event, post_id) if post_id <= MAX_BIGINT else None
     if post is None:
         raise Http404(_("There is no such entry."))
     canonical = request.build_absolute_uri(post.get_absolute_url())

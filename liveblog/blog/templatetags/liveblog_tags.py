@@ -1,10 +1,11 @@
 from datetime import datetime
 
 from django import template
-from django.utils import dateformat
+from django.contrib.auth.models import AbstractBaseUser
 
 from liveblog.blog.models import Event
-from liveblog.blog.rendering import clock
+from liveblog.blog.payloads import author_payload
+from liveblog.blog.rendering import clock, local_format, local_time
 
 register = template.Library()
 
@@ -24,9 +25,8 @@ def sort_key(value: datetime) -> str:
 
 
 @register.filter
-def display_name(user: object) -> str:
-    full = getattr(user, "get_full_name", lambda: "")()
-    return full or getattr(user, "get_username", lambda: "")()
+def display_name(user: AbstractBaseUser) -> str:
+    return author_payload(user)["display_name"]
 
 
 @register.filter
@@ -35,11 +35,11 @@ def event_iso(value: datetime | None, event: Event) -> str:
     convert back to the site zone first.)"""
     if value is None:
         return ""
-    return value.astimezone(event.tz).isoformat(timespec="seconds")
+    return local_time(value, event.tz).isoformat(timespec="seconds")
 
 
 @register.filter
 def event_date(value: datetime | None, event: Event) -> str:
     if value is None:
         return ""
-    return dateformat.format(value.astimezone(event.tz), "N j, Y")
+    return local_format(value, event.tz, "N j, Y")

@@ -3,9 +3,10 @@
 from datetime import datetime
 
 from django import template
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from liveblog.blog.models import Event
+from liveblog.blog.rendering import local_format
 from liveblog.reader import summaries
 
 register = template.Library()
@@ -24,7 +25,7 @@ def event_datetime(value: datetime | None, event: Event) -> str:
     """The full date and time in the event's zone, for a `title`: 'Nov. 26, 2026, 10:30 a.m.'."""
     if value is None:
         return ""
-    return dateformat.format(value.astimezone(event.tz), "N j, Y, P")
+    return local_format(value, event.tz, "N j, Y, P")
 
 
 @register.filter
