@@ -17,15 +17,8 @@ EVENT_CREATE = {
     "ends_at": Field(nullable(moment)),
 }
 
-EVENT_UPDATE = {
-    "title": Field(text),
-    "summary": Field(text),
-    "status": Field(text),
-    "timezone": Field(text),
-    "order": Field(text),
-    "starts_at": Field(nullable(moment)),
-    "ends_at": Field(nullable(moment)),
-}
+# Everything but the slug can change; nothing is required in a PATCH.
+EVENT_UPDATE = {name: Field(f.parse) for name, f in EVENT_CREATE.items() if name != "slug"}
 
 MEMBER_ADD = {
     "username": Field(text, required=True),
