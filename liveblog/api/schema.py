@@ -180,7 +180,6 @@ ERROR_RESPONSES = {
     "404": "No such event or entry (or a draft you may not see).",
     "409": "Conflicts with existing state, e.g. a slug already in use.",
     "413": "The request body is over 1 MiB.",
-    "415": "The body is not sent as application/json.",
     "429": "Too many writes; see Retry-After.",
 }
 
@@ -212,7 +211,7 @@ PARAMETERS = {
     },
 }
 
-WRITE_ERRORS = ("400", "401", "403", "404", "413", "415", "429")
+WRITE_ERRORS = ("400", "401", "403", "404", "413", "429")
 
 PATHS = {
     "/api/v1/events/": {

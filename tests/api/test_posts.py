@@ -175,7 +175,7 @@ def test_a_body_that_is_not_an_object_is_a_400(event, reporter, api_for, snapsho
     assert snapshot() == before
 
 
-def test_form_encoded_body_is_refused_with_415(event, reporter, api_for, snapshot):
+def test_form_encoded_body_is_refused_as_malformed_json(event, reporter, api_for, snapshot):
     api = api_for(reporter)
     before = snapshot()
     response = api.client.post(
@@ -184,8 +184,8 @@ def test_form_encoded_body_is_refused_with_415(event, reporter, api_for, snapsho
         headers={"Authorization": f"Bearer {api.token}"},
     )
 
-    assert response.status_code == 415
-    assert response.json()["error"] == "unsupported_media_type"
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"
     assert snapshot() == before
 
 
@@ -425,3 +425,16 @@ def test_idempotency_key_never_reveals_someone_elses_draft(
     assert response.status_code == 409
     assert "secret" not in response.content.decode()
     assert snapshot() == before
+
+
+def test_json_body_without_json_content_type_is_accepted(event, reporter, api_for):
+    """`curl -d '{...}'` sends form encoding by default; the body is still JSON."""
+    api = api_for(reporter)
+    response = api.client.post(
+        url(event.slug, "posts"),
+        data='{"body": "Sent by curl -d"}',
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert response.status_code == 201
+    assert response.json()["body"] == "Sent by curl -d"
