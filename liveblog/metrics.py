@@ -24,6 +24,9 @@ LOG_FILLS = Counter(
     "liveblog_log_fills_total", "Changes delivered from the change log because the layer lost them"
 )
 RESUBSCRIBES = Counter("liveblog_resubscribes_total", "Channel-layer subscriptions renewed")
+HISTORY_FAILURES = Counter(
+    "liveblog_history_failures_total", "Changes not kept in Redis' recent history (log serves)"
+)
 PUBLISH_FAILURES = Counter(
     "liveblog_publish_failures_total", "Changes committed but not pushed (readers converge later)"
 )

@@ -145,7 +145,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic's output (the Dockerfile's default); tests/deploy collects into a temp dir.
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -164,6 +165,10 @@ LIVEBLOG_MAX_BODY_CHARS = 50_000
 LIVEBLOG_MAX_HEADLINE_CHARS = 300
 LIVEBLOG_PAGE_SIZE = 50
 LIVEBLOG_CATCHUP_LIMIT = 500
+# The recent history of every event's live frames (liveblog/blog/history.py): in Redis when
+# there is one, so that any process can replay a reader's gap without PostgreSQL.
+LIVEBLOG_HISTORY_URL = REDIS_URL
+LIVEBLOG_HISTORY_PREFIX = envstr("CHANNEL_PREFIX", "liveblog")
 LIVEBLOG_RATE_LIMITS = envbool("LIVEBLOG_RATE_LIMITS", True)
 LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE = envint("LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE", 120)
 

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test import Client
 
@@ -5,6 +7,11 @@ from liveblog.blog.models import Membership
 from tests.factories import AdminFactory, EventFactory, MembershipFactory, UserFactory
 
 pytest_plugins = ["tests.browser"]
+
+# One Redis serves every test session on a machine (CI beside a developer's run): a prefix of
+# this session's own keeps its live groups and recent history apart from theirs, in this
+# process and in the server processes the tests start (they inherit the environment).
+os.environ.setdefault("CHANNEL_PREFIX", f"liveblog-test-{os.getpid()}")
 
 
 @pytest.fixture
@@ -63,3 +70,20 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_recent_history():
+    """The recent history this session kept in Redis (its prefix is its own)."""
+    yield
+    from django.conf import settings
+
+    if not settings.LIVEBLOG_HISTORY_URL:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.LIVEBLOG_HISTORY_URL)
+    keys = list(client.scan_iter(f"{settings.LIVEBLOG_HISTORY_PREFIX}:history:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

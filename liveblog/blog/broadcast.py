@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from liveblog import metrics
+from liveblog.blog import history
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,17 @@ def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def send_change_on_commit(*, event_id: int, payload: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: send_now(group_for(event_id), live_message(event_id, payload)))
+def send_change_on_commit(*, event_id: int, stamp: int, payload: dict[str, Any]) -> None:
+    """`stamp`: the event's history stamp (`history.stamp_of(event.created_at)`)."""
+    transaction.on_commit(lambda: _push(event_id, stamp, payload))
+
+
+def _push(event_id: int, stamp: int, payload: dict[str, Any]) -> None:
+    message = live_message(event_id, payload)
+    # Into the recent history first: a reader that gets the push and reconnects at once
+    # finds it there.
+    history.record(event_id, stamp, message["seq"], message["frame"])
+    send_now(group_for(event_id), message)
 
 
 async def _publish(group: str, message: dict[str, Any]) -> None:

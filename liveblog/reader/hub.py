@@ -12,6 +12,11 @@ the missing changes from the log itself. A probe message sent to its own channel
 PROBE_INTERVAL detects a dead subscription; the hub then drops the layer's connections and
 subscribes afresh. Readers therefore converge even when Redis is down for a while.
 
+A reconnecting reader's gap is replayed from the frames this process delivered (memory),
+else from the recent history every publisher keeps in Redis (liveblog/blog/history.py: a
+process that just started has no memory yet), else from the change log, read once for a
+storm of readers under the event's lock.
+
 Everything here runs on one event loop; the only concurrency is between awaits.
 """
 
@@ -28,14 +33,13 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from liveblog import metrics
-from liveblog.blog import selectors
+from liveblog.blog import history, selectors
 from liveblog.blog.broadcast import encode_frame, group_for
 
 logger = logging.getLogger(__name__)
 
 SYNC_INTERVAL = 1.0
 PROBE_INTERVAL = 3.0
-HISTORY = 500  # recent frames kept per event for reconnecting readers
 SLUG_TTL = 60.0
 
 
@@ -51,7 +55,9 @@ class Hub:
         self.history: dict[int, deque[tuple[int, str]]] = {}
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
         self.subscribed: set[int] = set()
-        self.slugs: dict[str, tuple[int | None, float]] = {}
+        self.slugs: dict[str, tuple[int | None, int, float]] = {}
+        self.stamps: dict[int, int] = {}  # event -> its key in the recent history
+        self.recent: Any = None  # the recent history's client, made on first use
         self.channel: str | None = None
         self.pump: asyncio.Task[None] | None = None
         self.watch: asyncio.Task[None] | None = None
@@ -62,11 +68,13 @@ class Hub:
 
     async def event_id(self, slug: str) -> int | None:
         cached = self.slugs.get(slug)
-        if cached and time.monotonic() - cached[1] < SLUG_TTL:
-            return cached[0]
-        event = await database_sync_to_async(selectors.event_by_slug)(slug)
-        event_id = event.pk if event else None
-        self.slugs[slug] = (event_id, time.monotonic())
+        if cached is None or time.monotonic() - cached[2] >= SLUG_TTL:
+            event = await database_sync_to_async(selectors.event_by_slug)(slug)
+            stamp = history.stamp_of(event.created_at) if event else 0
+            cached = self.slugs[slug] = (event.pk if event else None, stamp, time.monotonic())
+        event_id, stamp, _ = cached
+        if event_id is not None:
+            self.stamps[event_id] = stamp
         return event_id
 
     async def join(self, event_id: int, reader: Reader) -> int:
@@ -98,6 +106,7 @@ class Hub:
         self.history.pop(event_id, None)
         self.lagging.pop(event_id, None)
         self.locks.pop(event_id, None)
+        self.stamps.pop(event_id, None)
         if event_id in self.subscribed and self.channel:
             self.subscribed.discard(event_id)
             try:
@@ -108,8 +117,9 @@ class Hub:
             await self._stop()
 
     async def changes_between(self, event_id: int, since: int, upto: int) -> list[str] | None:
-        """Frames with since < seq ≤ upto, from recent history or else the change log;
-        None when more are missing than a reader is replayed."""
+        """Frames with since < seq ≤ upto, from this process's memory, Redis' recent
+        history or else the change log; None when more are missing than a reader is
+        replayed."""
         if upto - since > settings.LIVEBLOG_CATCHUP_LIMIT:
             return None
         if upto <= since:
@@ -118,16 +128,32 @@ class Hub:
         if cached is not None:
             metrics.CATCH_UPS.labels("history").inc()
             return cached
-        async with self.locks[event_id]:  # one log read for a storm of reconnecting readers
+        async with self.locks[event_id]:  # one read for a storm of reconnecting readers
             cached = self._from_history(event_id, since, upto)
             if cached is not None:
                 metrics.CATCH_UPS.labels("history").inc()
                 return cached
-            metrics.CATCH_UPS.labels("log").inc()
-            payloads = await _changes(event_id, since, upto)
-            frames = [(p["seq"], encode_frame(p)) for p in payloads]
+            frames = await self._recent(event_id, since, upto)
+            if frames is not None:
+                metrics.CATCH_UPS.labels("redis").inc()
+            else:
+                metrics.CATCH_UPS.labels("log").inc()
+                frames = await self._from_log(event_id, since, upto)
             self._remember(event_id, frames)
             return [frame for _, frame in frames]
+
+    async def _recent(self, event_id: int, since: int, upto: int) -> list[tuple[int, str]] | None:
+        stamp = self.stamps.get(event_id)
+        if stamp is None:
+            return None
+        if self.recent is None:
+            self.recent = history.async_client() or False  # False: embedded, no Redis
+        if not self.recent:
+            return None
+        return await history.recent(self.recent, event_id, stamp, since, upto)
+
+    async def _from_log(self, event_id: int, since: int, upto: int) -> list[tuple[int, str]]:
+        return [(p["seq"], encode_frame(p)) for p in await _changes(event_id, since, upto)]
 
     # --- fan-out ------------------------------------------------------------------------
 
@@ -145,7 +171,7 @@ class Hub:
     def _remember(self, event_id: int, frames: Iterable[tuple[int, str]]) -> None:
         if event_id not in self.readers:
             return
-        history = self.history.setdefault(event_id, deque(maxlen=HISTORY))
+        history = self.history.setdefault(event_id, deque(maxlen=settings.LIVEBLOG_CATCHUP_LIMIT))
         for seq, frame in frames:
             if not history or seq > history[-1][0]:
                 history.append((seq, frame))
@@ -153,7 +179,7 @@ class Hub:
                 # Out of order (two publishers): keep history sorted; rare and short.
                 items = sorted([*history, (seq, frame)])
                 history.clear()
-                history.extend(items[-HISTORY:])
+                history.extend(items[-settings.LIVEBLOG_CATCHUP_LIMIT :])
 
     def _from_history(self, event_id: int, since: int, upto: int) -> list[str] | None:
         history = self.history.get(event_id)
@@ -278,10 +304,14 @@ class Hub:
                 reader.deliver(db_seq, reset)
             self.seen[event_id] = db_seq
             return
-        payloads = await _changes(event_id, seen, db_seq)
-        metrics.LOG_FILLS.inc(len(payloads))
-        for payload in payloads:
-            self.fanout(event_id, payload["seq"], encode_frame(payload))
+        # The subscription lost them but Redis may well have them (it was not Redis that
+        # failed); when Redis is down too, the log.
+        frames = await self._recent(event_id, seen, db_seq)
+        if frames is None:
+            frames = await self._from_log(event_id, seen, db_seq)
+            metrics.LOG_FILLS.inc(len(frames))
+        for seq, frame in frames:
+            self.fanout(event_id, seq, frame)
         self.lagging.pop(event_id, None)
 
 

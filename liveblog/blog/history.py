@@ -1,0 +1,93 @@
+"""Recent history in Redis: the last frames of every event, shared by all processes.
+
+Each live process keeps the frames it delivered in memory (the hub), but a process that has
+just started — a rolling deploy, a scale-out, the survivor of a crash taking over readers —
+has none, and the change log in PostgreSQL is the expensive place to replay from. So the
+publisher also keeps the last LIVEBLOG_CATCHUP_LIMIT frames of each event in a Redis sorted
+set scored by seq, written on commit just before the change is pushed: a reconnecting
+reader's gap is served from memory, else from here, and only else from the log.
+
+A cache, never the truth: a write that fails is logged and counted, and a read that finds a
+hole (a write that failed, or a change committed but not yet written) returns None so the
+caller goes to the log. The key carries the event's creation time as well as its id, so a
+database restored or recreated under a Redis that kept its data can never serve another
+event's frames under a reused id.
+"""
+
+import logging
+from datetime import datetime
+from functools import cache
+from typing import cast
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+from liveblog import metrics
+
+logger = logging.getLogger(__name__)
+
+TTL = 24 * 3600  # an event quiet for a day is read from the log again
+TIMEOUT = 1.0  # a hung Redis must not hold the reporter's request for long
+
+
+def key_for(event_id: int, stamp: int) -> str:
+    """`stamp`: the event's creation time in microseconds (see `stamp_of`)."""
+    return f"{settings.LIVEBLOG_HISTORY_PREFIX}:history:{event_id}:{stamp}"
+
+
+def stamp_of(created_at: datetime) -> int:
+    return int(created_at.timestamp() * 1_000_000)
+
+
+@cache
+def _client() -> "redis.Redis | None":
+    url = settings.LIVEBLOG_HISTORY_URL
+    if not url:
+        return None
+    # Thread-safe connection pool: publishes come from the threads that run sync views.
+    return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+
+
+def record(event_id: int, stamp: int, seq: int, frame: str) -> None:
+    """Keep a committed change's frame; one round trip (ZADD, trim, TTL)."""
+    client = _client()
+    if client is None:
+        return
+    key = key_for(event_id, stamp)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd(key, {frame: seq})
+        # As many as a reconnecting reader is ever replayed (more gets a reset).
+        pipe.zremrangebyrank(key, 0, -settings.LIVEBLOG_CATCHUP_LIMIT - 1)
+        pipe.expire(key, TTL)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        metrics.HISTORY_FAILURES.inc()
+        logger.warning("recent history: could not keep seq %s of event %s", seq, event_id)
+
+
+def async_client() -> "redis.asyncio.Redis | None":
+    """A client for one event loop (the caller keeps it: the live hub, one per loop)."""
+    url = settings.LIVEBLOG_HISTORY_URL
+    if not url:
+        return None
+    return redis.asyncio.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+
+
+async def recent(
+    client: "redis.asyncio.Redis", event_id: int, stamp: int, since: int, upto: int
+) -> list[tuple[int, str]] | None:
+    """The frames with since < seq ≤ upto, or None unless Redis has every one of them."""
+    try:
+        rows = await client.zrangebyscore(
+            key_for(event_id, stamp), since + 1, upto, withscores=True
+        )
+    except (redis.RedisError, OSError):
+        logger.warning("recent history: read failed for event %s", event_id)
+        return None
+    pairs = cast(list[tuple[bytes, float]], rows)
+    frames = [(int(score), member.decode()) for member, score in pairs]
+    if [seq for seq, _ in frames] != list(range(since + 1, upto + 1)):
+        return None
+    return frames
