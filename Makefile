@@ -12,7 +12,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format check-services chromium bench clean messages lighthouse
+.PHONY: run test lint format check-services chromium deploy-tools bench clean messages lighthouse
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { \
@@ -49,6 +49,17 @@ chromium:
 			echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 		fi; }
 
+# tests/deploy runs deploy/nginx.conf and deploy/pgbouncer/pgbouncer.ini with Debian's nginx
+# and pgbouncer, as processes of its own on free ports (never the system services).
+deploy-tools:
+	@test -x /usr/sbin/nginx -a -x /usr/sbin/pgbouncer || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's nginx and pgbouncer for the deployment tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx pgbouncer >/dev/null; \
+		else \
+			echo "The deployment tests need Debian's nginx and pgbouncer: sudo apt-get install nginx pgbouncer"; exit 1; \
+		fi; }
+
 # axe-core (pinned in package-lock.json) for the accessibility tests.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { \
@@ -61,7 +72,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
-test: $(STAMP) lint check-services chromium $(NODE_STAMP)
+test: $(STAMP) lint check-services chromium deploy-tools $(NODE_STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		DEBUG=1 $(BIN)/pytest $(PYTEST_ARGS)
 

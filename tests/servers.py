@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UVICORN = [sys.executable, "-m", "uvicorn", "liveblog.asgi:application", "--host", "127.0.0.1",
            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
            "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log"]  # fmt: skip
+# The rest of docker-compose.yml's command, for processes behind a proxy (tests/deploy).
+BEHIND_PROXY = ["--backlog", "4096", "--proxy-headers", "--forwarded-allow-ips", "*"]
 
 
 def free_port() -> int:
@@ -43,16 +45,23 @@ def database_url() -> str:
 class Server:
     port: int
     env: dict[str, str]
+    args: Sequence[str] = ()
+    log: Path | None = None  # the process's output, appended; else discarded
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [*UVICORN, "--port", str(self.port)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [*UVICORN, *self.args, "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        finally:
+            if self.log:
+                output.close()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the process as a deployment would (SIGTERM) and wait for it to exit."""
@@ -85,18 +94,29 @@ def _wait_healthy(server: Server, timeout: float = 30) -> None:
     while time.monotonic() < deadline:
         assert server.process is not None
         if server.process.poll() is not None:
-            raise RuntimeError(f"server on {server.port} exited with {server.process.returncode}")
+            code = server.process.returncode
+            raise RuntimeError(f"server on {server.port} exited with {code}{_tail(server.log)}")
         try:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"server on {server.port} not healthy after {timeout} s")
+    raise RuntimeError(f"server on {server.port} not healthy after {timeout} s{_tail(server.log)}")
+
+
+def _tail(log: Path | None, lines: int = 30) -> str:
+    if log is None or not log.exists():
+        return ""
+    return "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 @contextmanager
-def asgi_servers(count: int = 1, **extra_env: str) -> Iterator[list[Server]]:
+def asgi_servers(
+    count: int = 1, *, args: Sequence[str] = (), logs: Path | None = None, **extra_env: str
+) -> Iterator[list[Server]]:
+    """`count` processes; `args` are added to the uvicorn flags, each process's output goes
+    to `logs`/<port>.log when `logs` is a folder."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -109,7 +129,9 @@ def asgi_servers(count: int = 1, **extra_env: str) -> Iterator[list[Server]]:
     servers: list[Server] = []
     try:
         for _ in range(count):
-            server = Server(port=free_port(), env=env)
+            port = free_port()
+            log = logs / f"{port}.log" if logs else None
+            server = Server(port=port, env=env, args=args, log=log)
             server.start()
             servers.append(server)
         for server in servers:

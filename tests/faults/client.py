@@ -40,6 +40,12 @@ def _text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class LiveClient:
     servers: list[Server]
@@ -51,6 +57,8 @@ class LiveClient:
     gap_fills: int = 0
     server_index: int = 0
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    # Cleared, the client does not reconnect until it is set again (a phone out of signal).
+    online: asyncio.Event = field(default_factory=_set_event)
     _stop: bool = False
 
     async def run(self) -> None:
@@ -71,6 +79,7 @@ class LiveClient:
             self.connected.clear()
             self.server_index += 1  # the load balancer sends us elsewhere
             await asyncio.sleep(0.2)
+            await self.online.wait()
 
     def stop(self) -> None:
         self._stop = True

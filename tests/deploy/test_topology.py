@@ -1,0 +1,224 @@
+"""docker-compose.yml's topology from its committed configs, driven through nginx only:
+deploy/nginx.conf routes, caches and balances as it says, and the application works through
+deploy/pgbouncer/pgbouncer.ini's transaction pooling (SPEC §6, §7, §8)."""
+
+import asyncio
+import json
+import re
+import signal
+import urllib.request
+from email.message import Message
+from typing import Any
+
+import pytest
+
+from liveblog.blog.models import Post
+from tests.faults.client import LiveClient, http_json
+from tests.servers import Server
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
+
+
+def get(url: str) -> tuple[int, Message, bytes]:
+    with urllib.request.urlopen(url, timeout=15) as response:
+        return response.status, response.headers, response.read()
+
+
+def readers_on(server: Server, event_pk: int) -> int:
+    """The `liveblog_readers` gauge of one process for one event (0 when it has none)."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = re.search(rf'^liveblog_readers{{event="{event_pk}"}} (\S+)$', text, re.MULTILINE)
+    return int(float(found.group(1))) if found else 0
+
+
+def assert_routed_by_pool(topology) -> None:
+    """Every request nginx has passed on went to its pool: /ws/ to `live`, all else to `web`
+    (a POST answered by a `live` process would wait behind its fan-out: docs/scaling.md)."""
+    web = {server.port for server in topology.web}
+    live = {server.port for server in topology.live}
+    for method, path, _status, tried in topology.nginx.routed():
+        pool = live if path.startswith("/ws/") else web
+        assert set(tried) <= pool, f"{method} {path} went to {tried}"
+
+
+class Reader(LiveClient):
+    """The reference client, also keeping every change frame it was sent, duplicates
+    included (the client itself drops them, which would hide a server's double send)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames: list[int] = []
+
+    async def receive(self, server, message: dict[str, Any]) -> None:
+        if "seq" in message and message["type"] != "hello":
+            self.frames.append(message["seq"])
+        await super().receive(server, message)
+
+
+async def publish(topology, newsroom, body: str, key: str | None = None) -> tuple[int, Any]:
+    url = f"{topology.nginx.url}/api/v1/events/{newsroom.event.slug}/posts/"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {newsroom.token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    request = urllib.request.Request(
+        url, data=json.dumps({"body": body}).encode(), method="POST", headers=headers
+    )
+
+    def send() -> tuple[int, Any]:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            location = response.headers["Location"]
+            return response.status, {**json.loads(response.read()), "location": location}
+
+    return await asyncio.to_thread(send)
+
+
+async def connect(topology, newsroom, count: int) -> tuple[list[Reader], list[asyncio.Task]]:
+    readers = [Reader([topology.nginx], newsroom.event.slug) for _ in range(count)]
+    tasks = [asyncio.create_task(reader.run()) for reader in readers]
+    for reader in readers:
+        await asyncio.wait_for(reader.connected.wait(), timeout=15)
+    return readers, tasks
+
+
+async def wait_until(check, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await asyncio.to_thread(check):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {check.__doc__}")
+        await asyncio.sleep(0.05)
+
+
+def test_health_pages_and_static_files_through_nginx(topology, newsroom):
+    nginx = topology.nginx
+    status, _, body = get(f"{nginx.url}/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+
+    page = f"{nginx.url}/events/{newsroom.event.slug}/"
+    status, first, html = get(page)
+    assert status == 200 and first["X-Cache"] == "MISS"
+    status, second, again = get(page)
+    assert status == 200 and second["X-Cache"] == "HIT", "the micro-cache serves the second"
+    assert again == html
+    assert "Set-Cookie" not in first and "Set-Cookie" not in second
+    # Absolute URLs the application builds name the address the client used (Host kept).
+    canonical = re.search(rb'<link rel="canonical" href="([^"]+)">', html)
+    assert canonical and canonical.group(1).decode() == page, "the address the client used"
+
+    script = re.search(rb'src="(/static/[^"]+\.js)"', html)
+    assert script, "the page loads its script"
+    status, headers, _ = get(nginx.url + script.group(1).decode())
+    assert status == 200 and "max-age=315360000" in headers["Cache-Control"]
+    assert headers["Expires"] == "Thu, 31 Dec 2037 23:55:55 GMT", "nginx's `expires max`"
+
+    assert_routed_by_pool(topology)
+
+
+def test_readers_spread_over_the_live_pool_and_get_every_entry_once(topology, newsroom):
+    nginx, slug, pk = topology.nginx, newsroom.event.slug, newsroom.event.pk
+    count = 8
+
+    async def scenario() -> list[Reader]:
+        readers, tasks = await connect(topology, newsroom, 6)
+        per_process = [readers_on(server, pk) for server in topology.live]
+        assert per_process == [3, 3], "least_conn, counted across nginx's workers"
+        assert [readers_on(server, pk) for server in topology.web] == [0, 0]
+
+        created = [await publish(topology, newsroom, f"Entry {i}") for i in range(count)]
+        assert [status for status, _ in created] == [201] * count
+        location = created[0][1]["location"]
+        assert location.startswith(f"{nginx.url}/api/v1/events/{slug}/posts/"), location
+        for reader in readers:
+            await reader.wait_for_seq(count, timeout=15)
+        for task in tasks:
+            task.cancel()
+        return readers
+
+    readers = asyncio.run(scenario())
+    for reader in readers:
+        assert reader.frames == list(range(1, count + 1)), "every entry once, in seq order"
+        assert reader.applied == list(range(1, count + 1))
+        assert reader.gap_fills == 0 and reader.connections == 1
+
+    routed = nginx.routed()
+    assert [row[:3] for row in routed if row[0] == "POST" and slug in row[1]] == [
+        ("POST", f"/api/v1/events/{slug}/posts/", "201")
+    ] * count
+    assert_routed_by_pool(topology)
+
+
+def test_idempotency_key_retries_through_pgbouncer_return_the_first_post(topology, newsroom):
+    async def scenario() -> None:
+        status, first = await publish(topology, newsroom, "Only once", key="retry-1")
+        assert status == 201
+        status, again = await publish(topology, newsroom, "Only once", key="retry-1")
+        assert (status, again["id"]) == (200, first["id"])
+        # Concurrent first attempts, through both web processes and several server
+        # connections: the unique constraint decides, inside each request's transaction.
+        results = await asyncio.gather(
+            *(publish(topology, newsroom, "Raced", key="race-1") for _ in range(6))
+        )
+        assert sorted(status for status, _ in results) == [200] * 5 + [201]
+        assert len({post["id"] for _, post in results}) == 1
+
+    asyncio.run(scenario())
+    assert Post.objects.filter(event=newsroom.event).count() == 2
+    status, changes = http_json(
+        "GET", f"{topology.nginx.url}/api/v1/events/{newsroom.event.slug}/changes/?since=0"
+    )
+    assert status == 200 and [c["seq"] for c in changes["changes"]] == [1, 2]
+    assert_routed_by_pool(topology)
+
+
+def test_readers_of_a_stopped_live_process_reconnect_through_nginx_and_miss_nothing(
+    topology, newsroom
+):
+    pk = newsroom.event.pk
+    doomed, survivor = topology.live
+
+    async def scenario() -> tuple[list[Reader], int]:
+        readers, tasks = await connect(topology, newsroom, 6)
+        await publish(topology, newsroom, "Before the restart")
+        for reader in readers:
+            await reader.wait_for_seq(1, timeout=10)
+        moved = readers_on(doomed, pk)
+        assert moved >= 1
+        for reader in readers:
+            reader.online.clear()  # they reconnect only once entries were published meanwhile
+        await asyncio.to_thread(doomed.stop, signal.SIGTERM)
+
+        def dropped() -> bool:
+            """the stopped process's readers, and only they, are disconnected"""
+            return sum(not r.connected.is_set() for r in readers) == moved
+
+        await wait_until(dropped)
+
+        for i in range(3):
+            await publish(topology, newsroom, f"While they were away {i}")
+        for reader in readers:
+            reader.online.set()
+        for reader in readers:
+            await reader.wait_for_seq(4, timeout=15)
+
+        def all_on_survivor() -> bool:
+            """every reader is on the surviving live process"""
+            return readers_on(survivor, pk) == 6
+
+        await wait_until(all_on_survivor)
+        await publish(topology, newsroom, "After the restart")
+        for reader in readers:
+            await reader.wait_for_seq(5, timeout=10)
+        for task in tasks:
+            task.cancel()
+        return readers, moved
+
+    try:
+        readers, moved = asyncio.run(scenario())
+    finally:
+        if doomed.process is None:
+            doomed.restart()  # the next test gets the whole pool back
+    for reader in readers:
+        assert reader.frames == [1, 2, 3, 4, 5], "replayed with since, no gap, no duplicate"
+        assert reader.gap_fills == 0, "the server replayed what was missed, not the client"
+    assert sorted(r.connections for r in readers) == [1] * (6 - moved) + [2] * moved
+    assert_routed_by_pool(topology)
