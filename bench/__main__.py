@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="sections: fanout,render,api")  # fmt: skip
     parser.add_argument("--posts", type=int, default=None)
     parser.add_argument("--interval", type=float, default=None)
-    parser.add_argument("--baseline-posts", type=int, default=6)
+    parser.add_argument("--baseline-posts", type=int, default=20)
     parser.add_argument("--storm-spread", type=float, default=10.0)
     parser.add_argument("--storm-posts", type=int, default=3)
     parser.add_argument("--no-storm", action="store_true")
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             ["uvicorn", "uvicorn+deflate"] if quick else ["uvicorn+deflate", "floor+deflate"]
         )
     options.api_servers = options.api_servers or ["daphne", "uvicorn-sansio"]
-    options.posts = options.posts or (8 if quick else 12)
+    options.posts = options.posts or (12 if quick else 20)
     options.api_seconds = options.api_seconds or (2.0 if quick else 5.0)
     options.only = options.only or {"fanout", "render", "api"}
     if quick:

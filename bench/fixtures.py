@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
+import psycopg
 
 from bench.servers import ROOT
 
@@ -34,8 +34,7 @@ def ensure_database(database_url: str) -> None:
     parts = urlsplit(database_url)
     name = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(admin, connect_timeout=5)
-    connection.autocommit = True
+    connection = psycopg.connect(admin, connect_timeout=5, autocommit=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:

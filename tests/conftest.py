@@ -8,10 +8,24 @@ from tests.factories import AdminFactory, EventFactory, MembershipFactory, UserF
 
 pytest_plugins = ["tests.browser"]
 
-# One Redis serves every test session on a machine (CI beside a developer's run): a prefix of
-# this session's own keeps its live groups and recent history apart from theirs, in this
-# process and in the server processes the tests start (they inherit the environment).
-os.environ.setdefault("CHANNEL_PREFIX", f"liveblog-test-{os.getpid()}")
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Settings are loaded by now (pytest-django), but no connection or layer is made yet."""
+    from django.conf import settings
+
+    # One Redis serves every test session on a machine (CI beside a developer's run): a
+    # prefix of this session's own keeps its live groups and recent history apart from
+    # theirs, here and in the server processes the tests start (they inherit the
+    # environment).
+    prefix = os.environ.setdefault("CHANNEL_PREFIX", f"liveblog-test-{os.getpid()}")
+    settings.LIVEBLOG_HISTORY_PREFIX = prefix
+    for layer in settings.CHANNEL_LAYERS.values():
+        if "CONFIG" in layer:
+            layer["CONFIG"]["prefix"] = prefix
+    # Tests call services from threads of their own (sync_to_async, thread pools) that never
+    # hand their connection back as a finished request does; a pool would run dry. The
+    # server processes the tests start pool their connections as production does.
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
 @pytest.fixture
