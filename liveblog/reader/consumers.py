@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from liveblog import metrics
 from liveblog.blog.broadcast import encode_frame
+from liveblog.blog.models import Event
 from liveblog.reader.hub import Hub, current_hub
 
 logger = logging.getLogger(__name__)
@@ -113,12 +114,10 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         hub = current_hub()
-        event_id = await hub.event_id(self.scope["url_route"]["kwargs"]["slug"])
+        event_id = await self._join(hub, self.scope["url_route"]["kwargs"]["slug"])
         if event_id is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.hub, self.event_id = hub, event_id
-        self.start_seq = await hub.join(event_id, self)
         await self.accept()
         await self._send_json({"type": "hello", "seq": self.start_seq})
         if since is not None and since != self.start_seq:
@@ -135,6 +134,20 @@ class EventConsumer(AsyncWebsocketConsumer):
         early, self.early = self.early, None
         for seq, frame in early or ():
             self.deliver(seq, frame)
+
+    async def _join(self, hub: Hub, slug: str) -> int | None:
+        """Register with the hub; the event's id, or None if there is no such event."""
+        for _attempt in range(2):  # again if the event was deleted since its slug was cached
+            event_id = await hub.event_id(slug)
+            if event_id is None:
+                return None
+            try:
+                self.start_seq = await hub.join(event_id, self)
+            except Event.DoesNotExist:
+                continue
+            self.hub, self.event_id = hub, event_id
+            return event_id
+        return None
 
     def deliver(self, seq: int, frame: str) -> None:
         """Called by the hub for every change of the event; must not block."""
@@ -155,6 +168,11 @@ class EventConsumer(AsyncWebsocketConsumer):
                 self.closer = asyncio.create_task(self._close_too_slow())
                 return
             self.outbox.append(frame)  # the writer drains it after its current send
+
+    def gone(self) -> None:
+        """Called by the hub when the event was deleted: as for an unknown event."""
+        self.ready = False
+        self.closer = asyncio.create_task(self.close(code=CLOSE_NOT_FOUND))
 
     def _send_now(self, frame: str) -> None:
         """Write the frame at once when the socket takes it without waiting (nearly always),

@@ -35,6 +35,7 @@ from django.conf import settings
 from liveblog import metrics
 from liveblog.blog import history, selectors
 from liveblog.blog.broadcast import encode_frame, group_for
+from liveblog.blog.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ SLUG_TTL = 60.0
 
 class Reader(Protocol):
     def deliver(self, seq: int, frame: str) -> None: ...
+
+    def gone(self) -> None:
+        """The event was deleted."""
 
 
 class Hub:
@@ -87,9 +91,20 @@ class Hub:
         if event_id not in self.seen:
             async with self.locks[event_id]:
                 if event_id not in self.seen:
-                    seq = await database_sync_to_async(selectors.last_seq)(event_id)
+                    try:
+                        seq = await database_sync_to_async(selectors.last_seq)(event_id)
+                    except Event.DoesNotExist:  # deleted since its slug was looked up
+                        self._forget(event_id)
+                        await self.leave(event_id, reader)
+                        raise
                     self.seen[event_id] = max(seq, self.seen.get(event_id, 0))
         return self.seen[event_id]
+
+    def _forget(self, event_id: int) -> None:
+        """Drop the slugs that named a deleted event (a new event may take the slug)."""
+        for slug, cached in list(self.slugs.items()):
+            if cached[0] == event_id:
+                del self.slugs[slug]
 
     async def leave(self, event_id: int, reader: Reader) -> None:
         readers = self.readers.get(event_id)
@@ -285,6 +300,11 @@ class Hub:
         for event_id in list(self.readers):
             await self._subscribe(event_id)
         latest = await _last_seqs(list(self.readers))
+        for event_id in [e for e in self.readers if e not in latest]:
+            logger.info("hub: event %s was deleted; closing its readers", event_id)
+            self._forget(event_id)
+            for reader in list(self.readers.get(event_id, ())):
+                reader.gone()
         for event_id, db_seq in latest.items():
             seen = self.seen.get(event_id, 0)
             if db_seq <= seen:

@@ -157,3 +157,29 @@ async def test_every_reader_sees_every_change_in_order(live_event):
         seqs = [(await reader.receive_json_from(timeout=5))["seq"] for _ in range(10)]
         assert seqs == list(range(1, 11))
         await reader.disconnect()
+
+
+async def test_readers_of_a_deleted_event_are_closed_as_for_an_unknown_event(live_event):
+    event, _ = live_event
+    reader = await connect(event.slug)
+    await reader.receive_json_from(timeout=5)
+    await sync_to_async(event.delete)()
+    closed = await reader.receive_output(timeout=5)  # the hub's next watch tick (1 s)
+    assert closed == {"type": "websocket.close", "code": 4404}
+
+
+async def test_a_slug_taken_by_a_new_event_reaches_the_new_event(live_event):
+    """The hub remembers which event a slug names; a deleted event's slug may be reused."""
+    old, _ = live_event
+    reader = await connect(old.slug)
+    assert (await reader.receive_json_from(timeout=5))["seq"] == 0
+    await reader.disconnect()
+    await sync_to_async(old.delete)()
+    new = await sync_to_async(EventFactory)(slug=old.slug)
+    author = (await sync_to_async(MembershipFactory)(event=new, role="editor")).user
+    await publish(new, author, "first of the new event")
+    reader = await connect(old.slug)
+    assert await reader.receive_json_from(timeout=5) == {"type": "hello", "seq": 1}
+    await publish(new, author, "second")
+    assert (await reader.receive_json_from(timeout=5))["seq"] == 2
+    await reader.disconnect()
