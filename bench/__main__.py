@@ -167,6 +167,17 @@ def fanout(ctx: Context, spec: str, n: int, storm: bool) -> None:
         )
         if storm and server.kind == "ours":
             ctx.results["storm"].append(_storm(ctx, server, publisher, target, n))
+            # The same readers move to a process that has just started (a deploy, a crash,
+            # a scale-out), after a 2 s outage in which the entries are published: it has
+            # no memory of them, so the gaps are replayed from Redis' recent history (once,
+            # then from its memory), not from PostgreSQL.
+            fresh = servers.start(spec, ctx.env)
+            try:
+                moved = {**target, "port": fresh.port}
+                row = _storm(ctx, fresh, publisher, moved, n, outage=2.0)
+                ctx.results["storm"].append({**row, "server": f"{spec} → a new process"})
+            finally:
+                fresh.stop()
     finally:
         workers.ask("close_all")
         server.stop()
@@ -180,18 +191,21 @@ def _storm(
     publisher: publish.Publisher,
     target: dict[str, Any],
     n: int,
+    outage: float = 0.0,
 ) -> dict[str, Any]:
-    """All readers drop at once and come back with ?since= within `spread` seconds, while a
-    few entries are published: converged = every reader has every seq up to the last one."""
+    """All readers drop at once and come back with ?since= within `spread` seconds (after
+    an `outage`), while a few entries are published: converged = every reader has every seq
+    up to the last one."""
     assert ctx.workers is not None
     workers = ctx.workers
     spread = ctx.options.storm_spread
     queries_before = server.queries()
+    sources_before = server.catch_ups()
     cpu_before = server.cpu_seconds()
-    workers.ask("storm", {"target": target, "spread": spread})
+    workers.ask("storm", {"target": target, "spread": spread, "outage": outage})
     started = time.monotonic()
     for _ in range(ctx.options.storm_posts):
-        time.sleep(0.5)
+        time.sleep(min(0.5, outage / (ctx.options.storm_posts + 1)) if outage else 0.5)
         publisher.publish()
     final_seq = publisher.last_seq()
     deadline = started + spread + 60
@@ -207,6 +221,7 @@ def _storm(
     elapsed = time.monotonic() - started
     time.sleep(0.5)  # let the last consumers' disconnect/connect queries land in the count
     queries_after = server.queries()
+    sources_after = server.catch_ups()
     queries = None
     if queries_before is not None and queries_after is not None:
         queries = queries_after - queries_before
@@ -228,6 +243,10 @@ def _storm(
         "queries": queries,
         "queries_per_reader": queries / readers if readers and queries is not None else None,
         "storm_posts": ctx.options.storm_posts,
+        "replayed_from": {
+            source: sources_after.get(source, 0) - sources_before.get(source, 0)
+            for source in ("history", "redis", "log")
+        },
         "resets": sum(r["resets"] for r in reports),
         "repeats_or_reorders": sum(r["duplicates"] + r["out_of_order"] for r in reports),
         "cpu_s": server.cpu_seconds() - cpu_before,

@@ -67,6 +67,7 @@ def storm_table(rows: list[dict[str, Any]]) -> str:
             f"{_f(r['catch_up_p50_ms'])} / {_f(r['catch_up_p99_ms'])} / {_f(r['catch_up_max_ms'])}",
             _f(r["queries"]),
             _f(r["queries_per_reader"], 2),
+            " / ".join(_f(r.get("replayed_from", {}).get(k)) for k in ("history", "redis", "log")),
             _f(r["resets"]),
             _f(r["repeats_or_reorders"]),
             _f(r["failed_reconnects"]),
@@ -77,7 +78,8 @@ def storm_table(rows: list[dict[str, Any]]) -> str:
     header = [
         "server", "N", "converged", "all converged after s",
         "reconnect → caught up ms p50 / p99 / max", "SQL statements",
-        "per reader", "resets", "repeats / reorders", "failed reconnects", "server CPU s",
+        "per reader", "gaps replayed from memory / Redis / log", "resets",
+        "repeats / reorders", "failed reconnects", "server CPU s",
     ]  # fmt: skip
     return _table(header, out)
 

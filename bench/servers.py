@@ -128,6 +128,27 @@ class Server:
         except OSError:
             return None
 
+    def catch_ups(self) -> dict[str, float]:
+        """Reconnect replays this process served, by source (memory, Redis, log, reset),
+        from its Prometheus counters."""
+        if self.kind != "ours":
+            return {}
+        from prometheus_client.parser import text_string_to_metric_families
+
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                text = response.read().decode()
+        except OSError:
+            return {}
+        return {
+            sample.labels["source"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "liveblog_catch_ups"
+            for sample in family.samples
+            if sample.name == "liveblog_catch_ups_total"
+        }
+
     def stop(self) -> None:
         self.process.terminate()
         try:

@@ -137,9 +137,10 @@ class Swarm:
 
     # --- the reconnect storm ---------------------------------------------------------
 
-    async def storm(self, target: Target, spread: float) -> None:
+    async def storm(self, target: Target, spread: float, outage: float = 0.0) -> None:
         """Drop every reader at once, as a flaky network would, and bring each back with
-        ?since=<the last seq it saw> at a random moment within `spread` seconds."""
+        ?since=<the last seq it saw> at a random moment within `spread` seconds (after an
+        `outage` during which none can come back)."""
         self.storm_start = time.time_ns()
         self.storm_got = {}
         self.storm_since = {}
@@ -153,7 +154,7 @@ class Swarm:
         self.expect_close = False
 
         async def back(index: int, since: int) -> None:
-            await asyncio.sleep(random.uniform(0, spread))
+            await asyncio.sleep(outage + random.uniform(0, spread))
             self.storm_back_at[index] = time.time_ns()
             path = f"{target.path}?since={since}"
             if not await self.open_one(target, index, path):
@@ -231,7 +232,9 @@ async def _serve(conn: Any) -> None:
             }
         elif command == "storm":
             swarm.duplicates = swarm.out_of_order = swarm.resets = swarm.storm_failed = 0
-            storm_task = asyncio.create_task(swarm.storm(Target(**args["target"]), args["spread"]))
+            storm_task = asyncio.create_task(
+                swarm.storm(Target(**args["target"]), args["spread"], args.get("outage", 0.0))
+            )
             reply = time.time_ns()
         elif command == "storm_report":
             reply = swarm.storm_report(args["target_seq"])
