@@ -51,24 +51,28 @@ def test_production_requires_a_secret_key():
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
-def test_embedded_default_uses_sqlite_and_in_memory_layer():
-    code = (
-        "import django;django.setup();from django.conf import settings as s;"
-        "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'])"
-    )
+def settings_print(expression: str, **env: str) -> str:
+    """What `print(<expression>)` shows with `s` the settings of a process started with this
+    environment (no DATABASE_URL or REDIS_URL unless given)."""
+    code = f"import django;django.setup();from django.conf import settings as s;print({expression})"
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "liveblog.settings", "DEBUG": "1"},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "liveblog.settings", "DEBUG": "1", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.stdout.split() == [
-        "django.db.backends.sqlite3",
-        "channels.layers.InMemoryChannelLayer",
-    ]
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_embedded_default_uses_sqlite_and_in_memory_layer():
+    shown = settings_print(
+        "s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND']"
+    )
+    assert shown.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer"]
 
 
 def test_channel_layer_can_shard_over_several_redis_servers():
@@ -92,21 +96,11 @@ def test_channel_layer_can_shard_over_several_redis_servers():
 
 
 def _database_settings(**env: str) -> str:
-    code = (
-        "import django;django.setup();from django.conf import settings as s;"
-        "d=s.DATABASES['default'];print(d['CONN_MAX_AGE'], d.get('OPTIONS', {}).get('pool'))"
+    return settings_print(
+        "s.DATABASES['default']['CONN_MAX_AGE'],"
+        " s.DATABASES['default'].get('OPTIONS', {}).get('pool')",
+        **env,
     )
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "liveblog.settings", "DEBUG": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_postgresql_connections_are_pooled_per_process_by_default():

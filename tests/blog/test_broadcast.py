@@ -12,13 +12,6 @@ from liveblog.blog import broadcast, services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    messages: list[dict] = []
-    monkeypatch.setattr(broadcast, "send_now", lambda group, msg: messages.append(msg))
-    return messages
-
-
 def seqs(sent):
     return [json.loads(m["frame"])["seq"] for m in sent]
 

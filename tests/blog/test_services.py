@@ -9,17 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from liveblog.blog import broadcast, services
+from liveblog.blog import services
 from liveblog.blog.models import Change, Event, Membership, Post
 from tests.factories import EventFactory, MembershipFactory, PostFactory, UserFactory
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """What the services pushed to the channel layer, in order."""
-    messages: list[dict] = []
-    monkeypatch.setattr(broadcast, "send_now", lambda group, msg: messages.append(msg))
-    return messages
 
 
 def frames(sent):

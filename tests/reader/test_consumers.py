@@ -10,36 +10,13 @@ from django.conf import settings
 from liveblog.asgi import application
 from liveblog.blog import services
 from tests.factories import EventFactory, MembershipFactory
+from tests.reader.live import ORIGIN, connect, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
 
 
 def test_tests_use_the_redis_channel_layer():
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
-
-
-@pytest.fixture
-def live_event():
-    event = EventFactory()
-    author = MembershipFactory(event=event, role="editor").user
-    return event, author
-
-
-async def connect(slug: str, query: str = "") -> WebsocketCommunicator:
-    path = f"/ws/events/{slug}/" + (f"?{query}" if query else "")
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator
-
-
-publish = sync_to_async(
-    lambda event, author, body="Entry": services.post_publish(
-        event=event, author=author, body=body
-    )[0]
-)
 
 
 async def test_hello_then_live_post_with_fragment(live_event):

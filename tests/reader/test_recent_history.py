@@ -6,28 +6,17 @@ import json
 import pytest
 import redis
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import transaction
 from prometheus_client import REGISTRY
 
-from liveblog.asgi import application
 from liveblog.blog import broadcast, history, services
 from liveblog.blog.models import Change
 from liveblog.reader import hub as hub_module
-from tests.factories import EventFactory, MembershipFactory
+from tests.reader.live import connect, publish, publish_now
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture
-def live_event():
-    event = EventFactory()
-    author = MembershipFactory(event=event, role="editor").user
-    return event, author
 
 
 @pytest.fixture
@@ -53,21 +42,6 @@ def counted(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def _publish(event, author, body="Entry"):
-    return services.post_publish(event=event, author=author, body=body)[0]
-
-
-publish = sync_to_async(_publish)
-
-
-async def connect(slug: str, query: str = "") -> WebsocketCommunicator:
-    path = f"/ws/events/{slug}/" + (f"?{query}" if query else "")
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator
-
-
 def _no_log_reads(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the change log was read")
@@ -78,7 +52,7 @@ def _no_log_reads(monkeypatch):
 def test_every_committed_change_is_kept_as_its_live_frame_up_to_the_limit(live_event, settings):
     settings.LIVEBLOG_CATCHUP_LIMIT = 3
     event, author = live_event
-    posts = [_publish(event, author, f"entry {i}") for i in range(5)]
+    posts = [publish_now(event, author, f"entry {i}") for i in range(5)]
     services.post_update(actor=author, post=posts[0], changes={"body": "corrected"})
     services.post_delete(actor=author, post=posts[1])
     assert [seq for seq, _ in kept(event)] == [5, 6, 7]
@@ -87,9 +61,9 @@ def test_every_committed_change_is_kept_as_its_live_frame_up_to_the_limit(live_e
 
 def test_a_rolled_back_change_is_not_kept(live_event):
     event, author = live_event
-    _publish(event, author, "kept")
+    publish_now(event, author, "kept")
     with pytest.raises(RuntimeError), transaction.atomic():
-        _publish(event, author, "rolled back")
+        publish_now(event, author, "rolled back")
         raise RuntimeError
     assert kept(event) == logged(event) and len(kept(event)) == 1
 
@@ -150,6 +124,6 @@ def test_publishing_succeeds_when_the_history_cannot_be_written(
     settings.LIVEBLOG_HISTORY_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
     event, author = live_event
     failures = counted("liveblog_history_failures_total")
-    post = _publish(event, author, "still published")
+    post = publish_now(event, author, "still published")
     assert post.pk and [seq for seq, _ in logged(event)] == [1]
     assert counted("liveblog_history_failures_total") == failures + 1
