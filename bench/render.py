@@ -5,6 +5,8 @@ client (server time: URL routing, middleware, queries, templates; no network, no
 - uncached: the median of repeated renders with every configured cache replaced by a dummy
   one, so nothing the application caches can help;
 - cached: the median of repeated renders with the real caches, after one render to fill them;
+- new state: the median of renders of a page state not yet cached whose entries are (what
+  each change of a live event costs: the new entry is the only one rendered);
 - revalidated: the median of conditional GETs (If-None-Match: the page's ETag) answered 304,
   which is what a browser or a CDN holding the page pays.
 """
@@ -48,6 +50,9 @@ def render_bench(slug: str, repeats: int) -> dict[str, Any]:
         client.get(url)
     queries_cached = len(captured.captured_queries)
     cached = [_timed(client, url) for _ in range(repeats)]
+    # A new state of the page, as after each change of a live event: the page is not in
+    # the cache (another query string is another key) but its entries are.
+    new_state = [_timed(client, f"{url}?state={i}") for i in range(repeats)]
     # What a browser or the CDN does with the copy it holds: a conditional GET (304).
     etag = response.headers.get("ETag")
     revalidated: list[float] = []
@@ -68,6 +73,7 @@ def render_bench(slug: str, repeats: int) -> dict[str, Any]:
         "uncached_p90_ms": sorted(uncached)[int(0.9 * len(uncached))],
         "cached_median_ms": statistics.median(cached),
         "cached_p90_ms": sorted(cached)[int(0.9 * len(cached))],
+        "new_state_median_ms": statistics.median(new_state),
         "revalidated_304_median_ms": statistics.median(revalidated) if revalidated else None,
         "queries_uncached": queries_uncached,
         "queries_cached": queries_cached,

@@ -88,7 +88,8 @@ def render_table(r: dict[str, Any]) -> str:
     if not r:
         return ""
     header = ["page", "entries shown", "first render ms", "uncached median ms",
-              "cached median ms", "304 revalidation median ms",
+              "cached median ms", "new state, entries cached, median ms",
+              "304 revalidation median ms",
               "queries (uncached / cached)"]  # fmt: skip
     row = [
         r["url"],
@@ -96,6 +97,7 @@ def render_table(r: dict[str, Any]) -> str:
         _f(r["first_ms"], 1),
         f"{_f(r['uncached_median_ms'], 1)} (p90 {_f(r['uncached_p90_ms'], 1)})",
         f"{_f(r['cached_median_ms'], 1)} (p90 {_f(r['cached_p90_ms'], 1)})",
+        _f(r.get("new_state_median_ms"), 1),
         _f(r.get("revalidated_304_median_ms"), 1),
         f"{r['queries_uncached']} / {r['queries_cached']}",
     ]

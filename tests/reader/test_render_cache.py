@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from liveblog.blog import services
-from liveblog.reader import caching
+from liveblog.blog import payloads, services
+from liveblog.reader import caching, fragments
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +55,63 @@ def test_page_renders_when_the_cache_is_down(event, monkeypatch):
     response = Client().get(f"/events/{event.slug}/")
     assert response.status_code == 200
     assert event.title in response.content.decode()
+
+
+# --- entries: rendered once per version of the entry (liveblog/reader/fragments.py) ---------
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Which entries were rendered from the template (cache misses), in order."""
+    rendered: list[int] = []
+    original = fragments.post_fragment
+
+    def counting(post):
+        rendered.append(post.pk)
+        return original(post)
+
+    monkeypatch.setattr(fragments, "post_fragment", counting)
+    return rendered
+
+
+def test_a_new_state_of_the_page_renders_only_new_and_changed_entries(event, reporter, renders):
+    posts = [
+        services.post_publish(event=event, author=reporter, body=f"entry {i}")[0] for i in range(3)
+    ]
+    Client().get(f"/events/{event.slug}/")
+    assert sorted(renders) == sorted(p.pk for p in posts)
+    renders.clear()
+    fresh, _ = services.post_publish(event=event, author=reporter, body="the fourth")
+    services.post_update(actor=reporter, post=posts[0], changes={"body": "entry 0, corrected"})
+    html = Client().get(f"/events/{event.slug}/").content.decode()
+    assert sorted(renders) == sorted([fresh.pk, posts[0].pk])
+    assert "entry 0, corrected" in html and ">entry 0<" not in html and "the fourth" in html
+
+
+def test_the_page_s_entries_are_the_live_frames_html(event, reporter):
+    post, _ = services.post_publish(event=event, author=reporter, body="same *everywhere*")
+    html = Client().get(f"/events/{event.slug}/").content.decode()
+    assert payloads.post_fragment(post) in html
+
+
+def test_an_author_s_new_name_reaches_the_cached_entries(event, reporter):
+    services.post_publish(event=event, author=reporter, body="signed")
+    Client().get(f"/events/{event.slug}/")
+    reporter.first_name, reporter.last_name = "Ada", "Reporter"
+    reporter.save()
+    services.post_publish(event=event, author=reporter, body="another")  # a new page state
+    html = Client().get(f"/events/{event.slug}/").content.decode()
+    assert html.count('<span class="entry__author">Ada Reporter</span>') == 2
+
+
+def test_entries_render_when_the_cache_is_down(event, reporter, monkeypatch):
+    class Down:
+        def get_many(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        set_many = get_many
+
+    services.post_publish(event=event, author=reporter, body="still shown")
+    monkeypatch.setattr(fragments, "caches", {"default": Down()})
+    response = Client().get(f"/events/{event.slug}/")
+    assert response.status_code == 200 and "still shown" in response.content.decode()
