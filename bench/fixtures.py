@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+import psycopg2
 
 from bench.servers import ROOT
 
@@ -34,7 +34,8 @@ def ensure_database(database_url: str) -> None:
     parts = urlsplit(database_url)
     name = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg.connect(admin, connect_timeout=5, autocommit=True)
+    connection = psycopg2.connect(admin, connect_timeout=5)
+    connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:

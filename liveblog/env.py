@@ -57,13 +57,11 @@ def envlist(name: str, default: list[str]) -> list[str]:
 def envdatabase(name: str, default: str) -> dict[str, Any]:
     """Under ASGI every request's sync code runs in a thread of its own, so persistent
     connections pile up (one per thread: 60-70 per process under 16 concurrent requests in
-    bench/), and opening one per request costs ~2.6 ms each time. PostgreSQL connections
-    therefore come from a pool per process (Django's, psycopg 3): at most
-    DATABASE_POOL_MAX (default 10; 0 turns it off), lent for a request and returned at its
-    end. pgbouncer still pools the processes together (deploy/pgbouncer/)."""
+    bench/). Connections are closed after each request unless DATABASE_CONN_MAX_AGE says
+    otherwise; pool with pgbouncer instead (deploy/pgbouncer/). (Django's own pool would
+    save the ~2.6 ms a connection costs, but it needs psycopg 3; SPEC §2 names psycopg2.)"""
     raw = os.environ.get(name) or default
-    pool = envint("DATABASE_POOL_MAX", 10)
-    max_age = 0 if pool else envint("DATABASE_CONN_MAX_AGE", 0)  # a pool replaces it
+    max_age = envint("DATABASE_CONN_MAX_AGE", 0)
     try:
         config = dj_database_url.parse(raw, conn_max_age=max_age, conn_health_checks=max_age > 0)
     except Exception as exc:
@@ -71,8 +69,6 @@ def envdatabase(name: str, default: str) -> dict[str, Any]:
         raise _bad(name, raw, expected) from None
     if not config.get("ENGINE") or not config.get("NAME"):
         raise _bad(name, raw, "a database URL such as postgres://user@host:5432/db")
-    if pool and "postgresql" in config["ENGINE"]:
-        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool, "timeout": 10}
     return dict(config)
 
 

@@ -3,14 +3,14 @@
 import os
 import sys
 
-import psycopg
+import psycopg2
 import redis
 
 problems = []
 database_url = os.environ["DATABASE_URL"]
 redis_url = os.environ["REDIS_URL"]
 try:
-    psycopg.connect(database_url, connect_timeout=3).close()
+    psycopg2.connect(database_url, connect_timeout=3).close()
 except Exception as exc:
     problems.append(
         f"PostgreSQL is not answering at DATABASE_URL={database_url}: {exc}".strip()

@@ -10,7 +10,7 @@ pytest_plugins = ["tests.browser"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Settings are loaded by now (pytest-django), but no connection or layer is made yet."""
+    """Settings are loaded by now (pytest-django), but no layer is made yet."""
     from django.conf import settings
 
     # One Redis serves every test session on a machine (CI beside a developer's run): a
@@ -22,10 +22,6 @@ def pytest_configure(config: pytest.Config) -> None:
     for layer in settings.CHANNEL_LAYERS.values():
         if "CONFIG" in layer:
             layer["CONFIG"]["prefix"] = prefix
-    # Tests call services from threads of their own (sync_to_async, thread pools) that never
-    # hand their connection back as a finished request does; a pool would run dry. The
-    # server processes the tests start pool their connections as production does.
-    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
 @pytest.fixture

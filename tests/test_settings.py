@@ -30,7 +30,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("DATABASE_URL", "nosuchdb://x"),
         ("REDIS_URL", "localhost:6379"),
         ("SECURE_HSTS_SECONDS", "a year"),
-        ("DATABASE_POOL_MAX", "lots"),
+        ("DATABASE_CONN_MAX_AGE", "forever"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -93,26 +93,3 @@ def test_channel_layer_can_shard_over_several_redis_servers():
     assert result.stdout.split() == ["redis://127.0.0.2:6379/0", "redis://127.0.0.3:6379/0"]
     bad = manage("check", **{**env, "CHANNEL_REDIS_URLS": "127.0.0.2:6379"})
     assert bad.returncode != 0 and "CHANNEL_REDIS_URLS=" in bad.stderr
-
-
-def _database_settings(**env: str) -> str:
-    return settings_print(
-        "s.DATABASES['default']['CONN_MAX_AGE'],"
-        " s.DATABASES['default'].get('OPTIONS', {}).get('pool')",
-        **env,
-    )
-
-
-def test_postgresql_connections_are_pooled_per_process_by_default():
-    url = "postgres://u@db.example:5432/live"
-    assert _database_settings(DATABASE_URL=url) == (
-        "0 {'min_size': 1, 'max_size': 10, 'timeout': 10}"
-    )
-    assert _database_settings(DATABASE_URL=url, DATABASE_POOL_MAX="4").startswith(
-        "0 {'min_size': 1, 'max_size': 4,"
-    )
-    # Off: one connection per request, or kept for DATABASE_CONN_MAX_AGE seconds.
-    assert _database_settings(
-        DATABASE_URL=url, DATABASE_POOL_MAX="0", DATABASE_CONN_MAX_AGE="60"
-    ) == ("60 None")
-    assert _database_settings() == "0 None"  # SQLite: no pool
