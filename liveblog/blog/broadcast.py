@@ -9,13 +9,14 @@ change log (the live hub's watch, `since` on reconnect, gap detection in the cli
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, markcoroutinefunction, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.http import HttpRequest
@@ -49,9 +50,35 @@ def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Pushes held back until the current request's response has been sent (see
-# PushAfterResponseMiddleware); None outside a request: push at once.
-_held: ContextVar[list[Callable[[], None]] | None] = ContextVar("liveblog_held", default=None)
+class _Held:
+    """The pushes of one request, held until its response is out; after that (or if the
+    request ends without one), pushes go at once."""
+
+    def __init__(self) -> None:
+        self.pushes: list[Callable[[], None]] = []
+        self.open = True
+        self.lock = threading.Lock()  # views run in threads; a cancelled one still commits
+
+    def add(self, push: Callable[[], None]) -> None:
+        with self.lock:
+            if self.open:
+                self.pushes.append(push)
+                return
+        push()
+
+    def release(self) -> None:
+        with self.lock:
+            self.open = False
+            pushes, self.pushes = self.pushes, []
+        for push in pushes:
+            try:
+                push()
+            except Exception:  # the change is stored; readers converge through the log
+                logger.exception("live push failed")
+
+
+# The current request's held pushes (PushAfterResponseMiddleware); None outside a request.
+_held: ContextVar[_Held | None] = ContextVar("liveblog_held", default=None)
 
 
 def send_change_on_commit(*, event_id: int, stamp: int, payload: dict[str, Any]) -> None:
@@ -64,7 +91,7 @@ def send_change_on_commit(*, event_id: int, stamp: int, payload: dict[str, Any])
         if held is None:
             push()
         else:
-            held.append(push)
+            held.add(push)
 
     transaction.on_commit(committed)
 
@@ -76,62 +103,39 @@ def _push(event_id: int, stamp: int, message: dict[str, Any]) -> None:
     send_now(group_for(event_id), message)
 
 
-def _push_all(pushes: list[Callable[[], None]]) -> None:
-    while pushes:
-        pushes.pop(0)()
-
-
 class PushAfterResponseMiddleware:
     """Changes that a request commits are pushed once its response has been sent.
 
     The push starts the fan-out at once, and on a busy machine the fan-out of a big crowd
     takes the CPU the reporter's own response still needed (publish p50 10 → 10,000
-    readers: +15-30 % in bench/, all of it after the commit). Pushing when the response is
-    out costs readers the time to send it (~1 ms) and keeps publishing as fast with 10,000
-    readers as with 10. Django closes a response after sending it, in ASGI and WSGI alike;
-    its `_resource_closers` run then (Django uses them for file responses). If the request
-    fails before it has a response, what it committed is pushed at once.
+    readers: +5-30 % in bench/, all of it after the commit). Pushing when the response is
+    out costs readers the time to send it (~1-2 ms for the API's small answers) and keeps
+    publishing as fast with 10,000 readers as with 10. Django closes a response once it has
+    sent it, and `_resource_closers` run then (Django uses them for file responses).
+
+    Async only, so that it sees the request task end: a client that goes away mid-request
+    cancels it, and Django then never closes the response. What was committed is pushed
+    then, and whatever the view (still running in its thread) commits later goes at once.
     """
 
-    sync_capable = True
+    sync_capable = False
     async_capable = True
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
+        markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self.__acall__(request)
-        held: list[Callable[[], None]] = []
-        token = _held.set(held)
-        try:
-            response = self.get_response(request)
-        except BaseException:
-            _push_all(held)
-            raise
-        finally:
-            _held.reset(token)
-        return self._after(response, held)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        held: list[Callable[[], None]] = []
-        token = _held.set(held)  # sync views run in a copy of this context: same list
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        held = _Held()
+        token = _held.set(held)  # sync views run in a copy of this context: same object
         try:
             response = await self.get_response(request)
         except BaseException:
-            await sync_to_async(_push_all)(held)
+            await sync_to_async(held.release, thread_sensitive=False)()
             raise
         finally:
             _held.reset(token)
-        return self._after(response, held)
-
-    @staticmethod
-    def _after(response: HttpResponseBase, held: list[Callable[[], None]]) -> HttpResponseBase:
-        if held:
-            response._resource_closers.append(partial(_push_all, held))  # type: ignore[attr-defined]
+        response._resource_closers.append(held.release)
         return response
 
 

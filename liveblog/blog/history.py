@@ -15,7 +15,7 @@ event's frames under a reused id.
 """
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import cast
 
@@ -27,6 +27,7 @@ from liveblog import metrics
 
 logger = logging.getLogger(__name__)
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TTL = 24 * 3600  # an event quiet for a day is read from the log again
 TIMEOUT = 1.0  # a hung Redis must not hold the reporter's request for long
 
@@ -37,7 +38,8 @@ def key_for(event_id: int, stamp: int) -> str:
 
 
 def stamp_of(created_at: datetime) -> int:
-    return int(created_at.timestamp() * 1_000_000)
+    """Whole microseconds since the epoch (exact: no float on the way)."""
+    return (created_at - EPOCH) // timedelta(microseconds=1)
 
 
 @cache
@@ -75,17 +77,22 @@ def async_client() -> "redis.asyncio.Redis | None":
     return redis.asyncio.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
+class Unavailable(Exception):
+    """Redis did not answer."""
+
+
 async def recent(
     client: "redis.asyncio.Redis", event_id: int, stamp: int, since: int, upto: int
 ) -> list[tuple[int, str]] | None:
-    """The frames with since < seq ≤ upto, or None unless Redis has every one of them."""
+    """The frames with since < seq ≤ upto, or None unless Redis has every one of them;
+    Unavailable if Redis does not answer."""
     try:
         rows = await client.zrangebyscore(
             key_for(event_id, stamp), since + 1, upto, withscores=True
         )
-    except (redis.RedisError, OSError):
+    except (redis.RedisError, OSError) as exc:
         logger.warning("recent history: read failed for event %s", event_id)
-        return None
+        raise Unavailable from exc
     pairs = cast(list[tuple[bytes, float]], rows)
     frames = [(int(score), member.decode()) for member, score in pairs]
     if [seq for seq, _ in frames] != list(range(since + 1, upto + 1)):

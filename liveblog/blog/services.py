@@ -47,7 +47,8 @@ def _next_seq(event: Event) -> int:
     # SELECT ... FOR UPDATE and an UPDATE, two round trips on the reporter's request).
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE blog_event SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+            f"UPDATE {connection.ops.quote_name(Event._meta.db_table)}"  # noqa: S608 - a model's table
+            " SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
             [event.pk],
         )
         row = cursor.fetchone()

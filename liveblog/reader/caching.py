@@ -75,8 +75,11 @@ def event_for(request: HttpRequest, slug: str) -> Event | None:
 
 def _etag(request: HttpRequest, *parts: object) -> str:
     # Weak: two responses with one tag are equivalent, not byte-identical (a proxy may
-    # compress them). The path is in it so that a tag is never valid for another resource.
-    key = "|".join(map(str, (release(), get_language(), request.get_full_path(), *parts)))
+    # compress them). The URL is in it so that a tag is never valid for another resource:
+    # scheme and host too, since pages carry absolute links built from them (canonical,
+    # feed, JSON-LD), and the render cache keeps pages under this tag.
+    url = request.build_absolute_uri()
+    key = "|".join(map(str, (release(), get_language(), url, *parts)))
     return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

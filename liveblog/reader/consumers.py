@@ -170,7 +170,10 @@ class EventConsumer(AsyncWebsocketConsumer):
             self.outbox.append(frame)  # the writer drains it after its current send
 
     def gone(self) -> None:
-        """Called by the hub when the event was deleted: as for an unknown event."""
+        """Called by the hub when the event was deleted: as for an unknown event. (A reader
+        still connecting is left to the next tick; one already closing is left alone.)"""
+        if not self.ready or self.closer is not None:
+            return
         self.ready = False
         self.closer = asyncio.create_task(self.close(code=CLOSE_NOT_FOUND))
 

@@ -62,6 +62,7 @@ class Hub:
         self.slugs: dict[str, tuple[int | None, int, float]] = {}
         self.stamps: dict[int, int] = {}  # event -> its key in the recent history
         self.recent: Any = None  # the recent history's client, made on first use
+        self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
         self.channel: str | None = None
         self.pump: asyncio.Task[None] | None = None
         self.watch: asyncio.Task[None] | None = None
@@ -93,8 +94,9 @@ class Hub:
                 if event_id not in self.seen:
                     try:
                         seq = await database_sync_to_async(selectors.last_seq)(event_id)
-                    except Event.DoesNotExist:  # deleted since its slug was looked up
-                        self._forget(event_id)
+                    except BaseException as exc:  # the reader is not joined after all
+                        if isinstance(exc, Event.DoesNotExist):  # deleted since looked up
+                            self._forget(event_id)
                         await self.leave(event_id, reader)
                         raise
                     self.seen[event_id] = max(seq, self.seen.get(event_id, 0))
@@ -163,9 +165,14 @@ class Hub:
             return None
         if self.recent is None:
             self.recent = history.async_client() or False  # False: embedded, no Redis
-        if not self.recent:
+        if not self.recent or time.monotonic() < self.recent_down_until:
             return None
-        return await history.recent(self.recent, event_id, stamp, since, upto)
+        try:
+            return await history.recent(self.recent, event_id, stamp, since, upto)
+        except history.Unavailable:
+            # Not again for a while: a hung Redis would cost every lagging event a timeout.
+            self.recent_down_until = time.monotonic() + PROBE_INTERVAL
+            return None
 
     async def _from_log(self, event_id: int, since: int, upto: int) -> list[tuple[int, str]]:
         return [(p["seq"], encode_frame(p)) for p in await _changes(event_id, since, upto)]
@@ -299,8 +306,9 @@ class Hub:
         await self._probe()
         for event_id in list(self.readers):
             await self._subscribe(event_id)
-        latest = await _last_seqs(list(self.readers))
-        for event_id in [e for e in self.readers if e not in latest]:
+        served = list(self.readers)  # events joined during the query are not in `latest`
+        latest = await _last_seqs(served)
+        for event_id in [e for e in served if e not in latest and e in self.readers]:
             logger.info("hub: event %s was deleted; closing its readers", event_id)
             self._forget(event_id)
             for reader in list(self.readers.get(event_id, ())):
@@ -324,8 +332,8 @@ class Hub:
                 reader.deliver(db_seq, reset)
             self.seen[event_id] = db_seq
             return
-        # The subscription lost them but Redis may well have them (it was not Redis that
-        # failed); when Redis is down too, the log.
+        # Redis' history may have them (a lost subscription, a dropped message); when Redis
+        # itself is down, the log.
         frames = await self._recent(event_id, seen, db_seq)
         if frames is None:
             frames = await self._from_log(event_id, seen, db_seq)

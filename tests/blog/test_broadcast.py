@@ -1,9 +1,12 @@
 """When a committed change is pushed: at once, or, inside a request, once its response has
 been sent (PushAfterResponseMiddleware)."""
 
+import asyncio
 import json
+import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from django.test import RequestFactory
 
@@ -21,44 +24,62 @@ def test_outside_a_request_a_change_is_pushed_when_it_commits(event, reporter, s
     assert seqs(sent) == [1]
 
 
-def test_a_request_s_changes_are_pushed_once_its_response_is_sent(event, reporter, sent):
+async def _through_middleware(view):
+    """Run a sync view as Django does under ASGI: in a thread, behind the middleware."""
+    middleware = broadcast.PushAfterResponseMiddleware(sync_to_async(view))
+    return await middleware(RequestFactory().post("/"))
+
+
+async def test_a_request_s_changes_are_pushed_once_its_response_is_sent(event, reporter, sent):
     def view(request):
         services.post_publish(event=event, author=reporter, body="one")
         services.post_publish(event=event, author=reporter, body="two")
         assert sent == [], "committed, but the response is not out yet"
         return HttpResponse(status=201)
 
-    response = broadcast.PushAfterResponseMiddleware(view)(RequestFactory().post("/"))
+    response = await _through_middleware(view)
     assert response.status_code == 201 and sent == []
-    response.close()  # what the server does after sending the response
+    await sync_to_async(response.close)()  # what Django does once the response is sent
     assert seqs(sent) == [1, 2]
     sent.clear()
-    services.post_publish(event=event, author=reporter, body="after the request")
+    await sync_to_async(services.post_publish)(event=event, author=reporter, body="after")
     assert seqs(sent) == [3], "outside the request again: at once"
 
 
-def test_a_request_that_fails_after_committing_still_pushes(event, reporter, sent):
+async def test_a_request_that_fails_after_committing_still_pushes(event, reporter, sent):
     def view(request):
         services.post_publish(event=event, author=reporter, body="committed")
         raise RuntimeError("after the commit")
 
     with pytest.raises(RuntimeError):
-        broadcast.PushAfterResponseMiddleware(view)(RequestFactory().post("/"))
+        await _through_middleware(view)
     assert seqs(sent) == [1]
 
 
-async def test_under_asgi_sync_views_hold_their_pushes_for_the_response(event, reporter, sent):
-    from asgiref.sync import sync_to_async
+async def test_a_request_whose_client_left_still_pushes_what_its_view_commits(
+    event, reporter, sent
+):
+    """The client goes away: Django cancels the request and never closes a response, but
+    the view's thread runs on and commits."""
+    started, finish = threading.Event(), threading.Event()
 
-    @sync_to_async
     def view(request):
-        services.post_publish(event=event, author=reporter, body="from a thread")
+        started.set()
+        finish.wait(5)
+        services.post_publish(event=event, author=reporter, body="committed after all")
         return HttpResponse(status=201)
 
-    middleware = broadcast.PushAfterResponseMiddleware(view)
-    response = await middleware(RequestFactory().post("/"))
-    assert response.status_code == 201 and sent == []
-    await sync_to_async(response.close)()
+    request = asyncio.ensure_future(_through_middleware(view))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert sent == []
+    finish.set()
+    for _ in range(100):  # the view's thread commits and pushes on its own
+        if sent:
+            break
+        await asyncio.sleep(0.05)
     assert seqs(sent) == [1]
 
 

@@ -114,6 +114,18 @@ def test_health_pages_and_static_files_through_nginx(topology, newsroom):
     assert_routed_by_pool(topology)
 
 
+def test_a_page_built_for_another_port_is_never_served_from_the_cache(topology, newsroom):
+    """Django accepts any port in Host; the page it builds links to that port, so the
+    micro-cache must keep it apart from the page everyone else gets."""
+    nginx = topology.nginx
+    path = f"/events/{newsroom.event.slug}/?poison=1"
+    request = urllib.request.Request(f"{nginx.url}{path}", headers={"Host": "127.0.0.1:6666"})
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert b"127.0.0.1:6666" in response.read()
+    status, _, html = get(f"{nginx.url}{path}")
+    assert status == 200 and b"127.0.0.1:6666" not in html
+
+
 def test_readers_spread_over_the_live_pool_and_get_every_entry_once(topology, newsroom):
     nginx, slug, pk = topology.nginx, newsroom.event.slug, newsroom.event.pk
     count = 8
