@@ -34,6 +34,11 @@ class Context:
         self.database_url = options.database_url or fixtures.bench_database_url(base)
         self.redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.env = servers.server_env(self.database_url, self.redis_url)
+        # The servers may reach the same database another way, e.g. through pgbouncer as
+        # in production (deploy/pgbouncer/); the bench itself migrates and seeds directly.
+        self.server_env = dict(self.env)
+        if options.servers_database_url:
+            self.server_env.update(DATABASE_URL=options.servers_database_url, DATABASE_POOLED="1")
         self.data: fixtures.Data | None = None
         self.sample_payload: dict[str, Any] = {}
         self.workers: Workers | None = None
@@ -73,13 +78,13 @@ def fanout(ctx: Context, spec: str, n: int, storm: bool) -> None:
     assert ctx.workers is not None and ctx.data is not None
     options = ctx.options
     ctx.log(f"fan-out: {spec} with {n} readers")
-    server = servers.start(spec, ctx.env)
+    server = servers.start(spec, ctx.server_env)
     # The production shape (deploy/nginx.conf): reporters' API calls go to other processes
     # than the readers' sockets, and reach them through Redis. --publish-via same puts both
     # on one process, whose event loop then answers the publish after its own fan-out.
     api_server = None
     if server.kind == "ours" and options.publish_via == "separate":
-        api_server = servers.start(spec, ctx.env)
+        api_server = servers.start(spec, ctx.server_env)
     workers = ctx.workers
     try:
         path = f"/ws/events/{ctx.data.live_slug}/" if server.kind == "ours" else "/"
@@ -171,7 +176,7 @@ def fanout(ctx: Context, spec: str, n: int, storm: bool) -> None:
             # a scale-out), after a 2 s outage in which the entries are published: it has
             # no memory of them, so the gaps are replayed from Redis' recent history (once,
             # then from its memory), not from PostgreSQL.
-            fresh = servers.start(spec, ctx.env)
+            fresh = servers.start(spec, ctx.server_env)
             try:
                 moved = {**target, "port": fresh.port}
                 row = _storm(ctx, fresh, publisher, moved, n, outage=2.0)
@@ -282,7 +287,7 @@ def api(ctx: Context, spec: str) -> None:
         "posts list (20)": f"/api/v1/events/{slug}/posts/",
         "changes (20 missed)": f"/api/v1/events/{slug}/changes/?since={last - 20}",
     }
-    server = servers.start(spec, ctx.env)
+    server = servers.start(spec, ctx.server_env)
     try:
         for name, path in paths.items():
             ctx.log(f"api: {spec} {name}")
@@ -373,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-seconds", type=float, default=None)
     parser.add_argument("--api-connections", type=int, default=16)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--servers-database-url", default=None,
+                        help="the bench database as the servers reach it, e.g. through a "
+                        "pgbouncer in transaction mode (sets DATABASE_POOLED=1)")  # fmt: skip
     parser.add_argument("--save", default=None, help="write the raw results as JSON here")
     options = parser.parse_args(argv)
     quick = options.quick
