@@ -24,6 +24,7 @@ from django.http.response import HttpResponseBase
 
 from liveblog import metrics
 from liveblog.blog import history
+from liveblog.blog.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ class _Held:
 _held: ContextVar[_Held | None] = ContextVar("liveblog_held", default=None)
 
 
-def send_change_on_commit(*, event_id: int, stamp: int, payload: dict[str, Any]) -> None:
-    """`stamp`: the event's history stamp (`history.stamp_of(event.created_at)`)."""
+def send_change_on_commit(*, event: Event, payload: dict[str, Any]) -> None:
+    event_id, stamp = event.pk, history.stamp_of(event.created_at)
 
     def committed() -> None:
         message = live_message(event_id, payload)  # stamped at the commit

@@ -77,6 +77,11 @@ def async_client() -> "redis.asyncio.Redis | None":
     return redis.asyncio.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
+def contiguous(frames: list[tuple[int, str]], since: int, upto: int) -> bool:
+    """Whether (seq, frame) pairs are exactly seqs since+1 … upto, in order."""
+    return [seq for seq, _ in frames] == list(range(since + 1, upto + 1))
+
+
 class Unavailable(Exception):
     """Redis did not answer."""
 
@@ -95,6 +100,4 @@ async def recent(
         raise Unavailable from exc
     pairs = cast(list[tuple[bytes, float]], rows)
     frames = [(int(score), member.decode()) for member, score in pairs]
-    if [seq for seq, _ in frames] != list(range(since + 1, upto + 1)):
-        return None
-    return frames
+    return frames if contiguous(frames, since, upto) else None

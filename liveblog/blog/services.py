@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import broadcast, history, permissions
+from liveblog.blog import broadcast, permissions
 from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, validate_timezone
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
@@ -79,9 +79,7 @@ def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = 
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    broadcast.send_change_on_commit(
-        event_id=event.pk, stamp=history.stamp_of(event.created_at), payload=payload
-    )
+    broadcast.send_change_on_commit(event=event, payload=payload)
     return change
 
 

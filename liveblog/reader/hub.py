@@ -60,7 +60,6 @@ class Hub:
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int | None, int, float]] = {}
-        self.stamps: dict[int, int] = {}  # event -> its key in the recent history
         self.recent: Any = None  # the recent history's client, made on first use
         self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
         self.channel: str | None = None
@@ -77,10 +76,11 @@ class Hub:
             event = await database_sync_to_async(selectors.event_by_slug)(slug)
             stamp = history.stamp_of(event.created_at) if event else 0
             cached = self.slugs[slug] = (event.pk if event else None, stamp, time.monotonic())
-        event_id, stamp, _ = cached
-        if event_id is not None:
-            self.stamps[event_id] = stamp
-        return event_id
+        return cached[0]
+
+    def _stamp(self, event_id: int) -> int | None:
+        """The event's key in the recent history, from the slug it was looked up by."""
+        return next((stamp for eid, stamp, _ in self.slugs.values() if eid == event_id), None)
 
     async def join(self, event_id: int, reader: Reader) -> int:
         """Register a reader and return the seq it starts from: every change above it will
@@ -123,7 +123,6 @@ class Hub:
         self.history.pop(event_id, None)
         self.lagging.pop(event_id, None)
         self.locks.pop(event_id, None)
-        self.stamps.pop(event_id, None)
         if event_id in self.subscribed and self.channel:
             self.subscribed.discard(event_id)
             try:
@@ -160,7 +159,7 @@ class Hub:
             return [frame for _, frame in frames]
 
     async def _recent(self, event_id: int, since: int, upto: int) -> list[tuple[int, str]] | None:
-        stamp = self.stamps.get(event_id)
+        stamp = self._stamp(event_id)
         if stamp is None:
             return None
         if self.recent is None:
@@ -193,23 +192,23 @@ class Hub:
     def _remember(self, event_id: int, frames: Iterable[tuple[int, str]]) -> None:
         if event_id not in self.readers:
             return
-        history = self.history.setdefault(event_id, deque(maxlen=settings.LIVEBLOG_CATCHUP_LIMIT))
+        kept = self.history.setdefault(event_id, deque(maxlen=settings.LIVEBLOG_CATCHUP_LIMIT))
         for seq, frame in frames:
-            if not history or seq > history[-1][0]:
-                history.append((seq, frame))
-            elif all(seq != s for s, _ in history):
+            if not kept or seq > kept[-1][0]:
+                kept.append((seq, frame))
+            elif all(seq != s for s, _ in kept):
                 # Out of order (two publishers): keep history sorted; rare and short.
-                items = sorted([*history, (seq, frame)])
-                history.clear()
-                history.extend(items[-settings.LIVEBLOG_CATCHUP_LIMIT :])
+                items = sorted([*kept, (seq, frame)])
+                kept.clear()
+                kept.extend(items[-settings.LIVEBLOG_CATCHUP_LIMIT :])
 
     def _from_history(self, event_id: int, since: int, upto: int) -> list[str] | None:
-        history = self.history.get(event_id)
-        if not history:
+        kept = self.history.get(event_id)
+        if not kept:
             return None
-        wanted = [(s, f) for s, f in history if since < s <= upto]
-        if [s for s, _ in wanted] != list(range(since + 1, upto + 1)):
-            return None  # not contiguous: the log has the truth
+        wanted = [(s, f) for s, f in kept if since < s <= upto]
+        if not history.contiguous(wanted, since, upto):
+            return None  # a hole: Redis or the log has the rest
         return [f for _, f in wanted]
 
     # --- the layer ----------------------------------------------------------------------
@@ -323,9 +322,7 @@ class Hub:
                 await self._fill(event_id, seen, db_seq)
 
     async def _fill(self, event_id: int, seen: int, db_seq: int) -> None:
-        logger.info(
-            "hub: event %s lagged at seq %s < %s; filling from the log", event_id, seen, db_seq
-        )
+        logger.info("hub: event %s lagged at seq %s < %s; filling it in", event_id, seen, db_seq)
         if db_seq - seen > settings.LIVEBLOG_CATCHUP_LIMIT:
             reset = encode_frame({"type": "reset", "seq": db_seq})
             for reader in list(self.readers.get(event_id, ())):
