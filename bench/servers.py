@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,14 +102,7 @@ class Server:
             return []
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self.processes():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return _cpu_seconds(self.processes())
 
     def rss(self) -> int:
         total = 0
@@ -215,12 +209,18 @@ def start(spec: str, env: dict[str, str]) -> Server:
 
 def redis_cpu_seconds() -> float:
     """CPU of the local redis-server (it is the fan-out hub between processes)."""
+    return _cpu_seconds(
+        proc for proc in psutil.process_iter(["name"]) if proc.info["name"] == "redis-server"
+    )
+
+
+def _cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User + system CPU of these processes (those that exit meanwhile count nothing)."""
     total = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] == "redis-server":
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
     return total
