@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, and sync only: one thread hop per request (liveblog/middleware.py).
+    "liveblog.middleware.OneThreadHop",
 ]
 
 ROOT_URLCONF = "liveblog.urls"

@@ -14,7 +14,9 @@ database restored or recreated under a Redis that kept its data can never serve 
 event's frames under a reused id.
 """
 
+import asyncio
 import logging
+import weakref
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import cast
@@ -51,22 +53,55 @@ def _client() -> "redis.Redis | None":
     return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
+def _keep(
+    pipe: "redis.client.Pipeline | redis.asyncio.client.Pipeline", key: str, seq: int, frame: str
+) -> None:
+    """One round trip: add the frame, trim to the window, renew the TTL."""
+    pipe.zadd(key, {frame: seq})
+    # As many as a reconnecting reader is ever replayed (more gets a reset).
+    pipe.zremrangebyrank(key, 0, -settings.LIVEBLOG_CATCHUP_LIMIT - 1)
+    pipe.expire(key, TTL)
+
+
+def _failed(event_id: int, seq: int) -> None:
+    metrics.HISTORY_FAILURES.inc()
+    logger.warning("recent history: could not keep seq %s of event %s", seq, event_id)
+
+
 def record(event_id: int, stamp: int, seq: int, frame: str) -> None:
-    """Keep a committed change's frame; one round trip (ZADD, trim, TTL)."""
+    """Keep a committed change's frame (from a thread: a sync view, a command)."""
     client = _client()
     if client is None:
         return
-    key = key_for(event_id, stamp)
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.zadd(key, {frame: seq})
-        # As many as a reconnecting reader is ever replayed (more gets a reset).
-        pipe.zremrangebyrank(key, 0, -settings.LIVEBLOG_CATCHUP_LIMIT - 1)
-        pipe.expire(key, TTL)
+        _keep(pipe, key_for(event_id, stamp), seq, frame)
         pipe.execute()
     except (redis.RedisError, OSError):
-        metrics.HISTORY_FAILURES.inc()
-        logger.warning("recent history: could not keep seq %s of event %s", seq, event_id)
+        _failed(event_id, seq)
+
+
+# One client per event loop: an asyncio connection belongs to the loop that opened it.
+_loop_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def arecord(event_id: int, stamp: int, seq: int, frame: str) -> None:
+    """`record` on the running event loop (the server's pushes after a response)."""
+    loop = asyncio.get_running_loop()
+    client = _loop_clients.get(loop)
+    if client is None:
+        client = async_client()
+        if client is None:
+            return
+        _loop_clients[loop] = client
+    try:
+        pipe = client.pipeline(transaction=False)
+        _keep(pipe, key_for(event_id, stamp), seq, frame)
+        await pipe.execute()
+    except (redis.RedisError, OSError):
+        _failed(event_id, seq)
 
 
 def async_client() -> "redis.asyncio.Redis | None":

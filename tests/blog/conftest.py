@@ -7,5 +7,9 @@ from liveblog.blog import broadcast
 def sent(monkeypatch):
     """What the services pushed to the channel layer, in order."""
     messages: list[dict] = []
-    monkeypatch.setattr(broadcast, "send_now", lambda group, msg: messages.append(msg))
+
+    async def publish(group, message):
+        messages.append(message)
+
+    monkeypatch.setattr(broadcast, "_publish", publish)
     return messages

@@ -8,7 +8,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import AsyncRequestFactory, RequestFactory
 
 from liveblog.blog import broadcast, services
 
@@ -24,40 +24,61 @@ def test_outside_a_request_a_change_is_pushed_when_it_commits(event, reporter, s
     assert seqs(sent) == [1]
 
 
-async def _through_middleware(view):
-    """Run a sync view as Django does under ASGI: in a thread, behind the middleware."""
+# An ASGI server's request, whose pushes go out on the server's loop, and a WSGI server's
+# (the middleware then runs in a loop of its own that is gone once the response is sent).
+served = pytest.mark.parametrize("factory", [AsyncRequestFactory, RequestFactory])
+
+
+async def _through_middleware(view, factory=AsyncRequestFactory):
+    """Run a sync view as Django does: in a thread, behind the middleware."""
     middleware = broadcast.PushAfterResponseMiddleware(sync_to_async(view))
-    return await middleware(RequestFactory().post("/"))
+    return await middleware(factory().post("/"))
 
 
-async def test_a_request_s_changes_are_pushed_once_its_response_is_sent(event, reporter, sent):
+async def pushed(sent, count):
+    """What was sent, once `count` messages were (a push on the loop is a task of its own)."""
+    for _ in range(100):
+        if len(sent) >= count:
+            break
+        await asyncio.sleep(0.02)
+    return seqs(sent)
+
+
+@served
+async def test_a_request_s_changes_are_pushed_once_its_response_is_sent(
+    event, reporter, sent, factory
+):
     def view(request):
         services.post_publish(event=event, author=reporter, body="one")
         services.post_publish(event=event, author=reporter, body="two")
         assert sent == [], "committed, but the response is not out yet"
         return HttpResponse(status=201)
 
-    response = await _through_middleware(view)
+    response = await _through_middleware(view, factory)
     assert response.status_code == 201 and sent == []
+    await asyncio.sleep(0.1)
+    assert sent == [], "held until the response is out"
     await sync_to_async(response.close)()  # what Django does once the response is sent
-    assert seqs(sent) == [1, 2]
+    assert await pushed(sent, 2) == [1, 2]
     sent.clear()
     await sync_to_async(services.post_publish)(event=event, author=reporter, body="after")
     assert seqs(sent) == [3], "outside the request again: at once"
 
 
-async def test_a_request_that_fails_after_committing_still_pushes(event, reporter, sent):
+@served
+async def test_a_request_that_fails_after_committing_still_pushes(event, reporter, sent, factory):
     def view(request):
         services.post_publish(event=event, author=reporter, body="committed")
         raise RuntimeError("after the commit")
 
     with pytest.raises(RuntimeError):
-        await _through_middleware(view)
-    assert seqs(sent) == [1]
+        await _through_middleware(view, factory)
+    assert await pushed(sent, 1) == [1]
 
 
+@served
 async def test_a_request_whose_client_left_still_pushes_what_its_view_commits(
-    event, reporter, sent
+    event, reporter, sent, factory
 ):
     """The client goes away: Django cancels the request and never closes a response, but
     the view's thread runs on and commits."""
@@ -69,7 +90,7 @@ async def test_a_request_whose_client_left_still_pushes_what_its_view_commits(
         services.post_publish(event=event, author=reporter, body="committed after all")
         return HttpResponse(status=201)
 
-    request = asyncio.ensure_future(_through_middleware(view))
+    request = asyncio.ensure_future(_through_middleware(view, factory))
     await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -93,3 +114,33 @@ def test_the_api_pushes_what_it_publishes(event, editor, sent, client):
     )
     assert response.status_code == 201
     assert seqs(sent) == [1]  # the test client closes the response, as a server does
+
+
+async def test_an_asgi_request_s_pushes_go_out_on_the_server_s_loop(event, reporter, monkeypatch):
+    """Not from the thread that closes the response: it only hands them over."""
+    loop_thread = threading.get_ident()
+    published, kept = [], []
+
+    async def publish(group, message):
+        published.append((threading.get_ident(), json.loads(message["frame"])["seq"]))
+
+    async def record(event_id, stamp, seq, frame):
+        kept.append(seq)
+        assert not published or published[-1][1] < seq, "into the history before the push"
+
+    monkeypatch.setattr(broadcast, "_publish", publish)
+    monkeypatch.setattr(broadcast.history, "arecord", record)
+
+    def view(request):
+        for body in ("one", "two", "three"):
+            services.post_publish(event=event, author=reporter, body=body)
+        return HttpResponse(status=201)
+
+    response = await _through_middleware(view)
+    await sync_to_async(response.close)()
+    for _ in range(100):
+        if len(published) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert published == [(loop_thread, 1), (loop_thread, 2), (loop_thread, 3)]
+    assert kept == [1, 2, 3]

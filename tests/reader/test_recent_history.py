@@ -8,6 +8,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.test import AsyncClient
 from prometheus_client import REGISTRY
 
 from liveblog.blog import broadcast, history, services
@@ -101,13 +102,17 @@ async def test_a_hole_in_redis_sends_the_reader_to_the_log(live_event):
     await reader.disconnect()
 
 
+async def lost(group, message):
+    """Pub/Sub dropped it."""
+
+
 async def test_the_hub_fills_what_the_layer_lost_from_redis(live_event, monkeypatch):
     """Pub/Sub lost two changes (Redis itself is up): the hub's watch delivers them from
     Redis' history, not from PostgreSQL."""
     event, author = live_event
     reader = await connect(event.slug)
     assert (await reader.receive_json_from(timeout=5))["type"] == "hello"
-    monkeypatch.setattr(broadcast, "send_now", lambda group, message: None)
+    monkeypatch.setattr(broadcast, "_publish", lost)
     _no_log_reads(monkeypatch)
     fills = counted("liveblog_log_fills_total")
     await publish(event, author, "lost one")
@@ -127,3 +132,33 @@ def test_publishing_succeeds_when_the_history_cannot_be_written(
     post = publish_now(event, author, "still published")
     assert post.pk and [seq for seq, _ in logged(event)] == [1]
     assert counted("liveblog_history_failures_total") == failures + 1
+
+
+async def test_a_publish_served_over_asgi_is_kept_and_pushed_from_the_loop(live_event):
+    """The API behind an ASGI server: the push after the response goes out on the loop
+    (history.arecord, then the layer), and a connected reader gets it."""
+    event, author = live_event
+    token = await sync_to_async(services.token_issue)(user=author, name="t")
+    reader = await connect(event.slug)
+    assert (await reader.receive_json_from(timeout=5))["type"] == "hello"
+    response = await AsyncClient().post(
+        f"/api/v1/events/{event.slug}/posts/",
+        {"body": "over ASGI"},
+        content_type="application/json",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+    frame = await reader.receive_json_from(timeout=5)
+    assert frame["seq"] == 1 and frame["post"]["id"] == response.json()["id"]
+    assert await sync_to_async(kept)(event) == await sync_to_async(logged)(event)
+    await reader.disconnect()
+
+
+async def test_a_push_from_the_loop_survives_a_dead_history(live_event, settings):
+    settings.LIVEBLOG_HISTORY_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    event, _ = live_event
+    history._loop_clients.clear()
+    failures = counted("liveblog_history_failures_total")
+    await history.arecord(event.pk, history.stamp_of(event.created_at), 1, "{}")
+    assert counted("liveblog_history_failures_total") == failures + 1
+    history._loop_clients.clear()
