@@ -31,6 +31,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("REDIS_URL", "localhost:6379"),
         ("SECURE_HSTS_SECONDS", "a year"),
         ("DATABASE_CONN_MAX_AGE", "forever"),
+        ("DATABASE_POOL_IDLE", "a few"),
+        ("DATABASE_POOL_MAX_AGE", "-1"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
