@@ -30,6 +30,11 @@ HISTORY_FAILURES = Counter(
 PUBLISH_FAILURES = Counter(
     "liveblog_publish_failures_total", "Changes committed but not pushed (readers converge later)"
 )
+DB_CONNECTIONS = Counter(
+    "liveblog_db_connections_total",
+    "Database connections requests got: kept from an earlier request, or opened (a login)",
+    ["source"],
+)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from prometheus_client import REGISTRY
 
 from liveblog.db.postgresql.base import DatabaseWrapper
 
@@ -60,10 +61,16 @@ def _same(database, **options):
     return lambda: DatabaseWrapper(first.settings_dict, alias=first.alias), first
 
 
+def connections(source: str) -> float:
+    return REGISTRY.get_sample_value("liveblog_db_connections_total", {"source": source}) or 0.0
+
+
 def test_requests_one_after_another_use_one_backend(database):
     make, _ = _same(database)
+    opened, kept = connections("opened"), connections("kept")
     pids = served(make, 5)
     assert len(set(pids)) == 1
+    assert (connections("opened"), connections("kept")) == (opened + 1, kept + 4)  # /metrics
 
 
 def test_turned_off_every_request_logs_in(database):

@@ -32,6 +32,8 @@ from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import IsolationLevel
 from psycopg2 import extensions
 
+from liveblog import metrics
+
 
 @dataclass
 class _Kept:
@@ -116,9 +118,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pool = self._idle()
         kept = pool.take() if pool is not None else None
         if kept is not None:
+            metrics.DB_CONNECTIONS.labels(source="kept").inc()
             self.isolation_level = kept.isolation_level
             self._kept = kept
             return kept.connection
+        metrics.DB_CONNECTIONS.labels(source="opened").inc()
         connection = super().get_new_connection(conn_params)
         self._kept = _Kept(connection, time.monotonic(), self.isolation_level)
         return connection
