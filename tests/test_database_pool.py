@@ -2,6 +2,7 @@
 (liveblog/db/postgresql), so a request does not log in again, and never hands on one that
 is in a transaction, broken, too old, or beyond the number it may keep."""
 
+import os
 import threading
 import time
 import uuid
@@ -168,3 +169,19 @@ def test_close_pool_closes_the_idle_ones(database):
     pid = served(make, 1)[0]
     first.close_pool()
     assert served(make, 1)[0] != pid
+
+
+def test_a_connection_above_descriptor_1023_is_kept(database):
+    """A live process holds thousands of readers' sockets: its database connections get
+    high descriptors (select() cannot watch those)."""
+    make, _ = _same(database)
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        wrapper = make()
+        pid = backend(wrapper)
+        assert wrapper.connection.fileno() > 1023
+        wrapper.close()
+        assert served(make, 1) == [pid]
+    finally:
+        for fd in filler:
+            os.close(fd)

@@ -82,8 +82,11 @@ def _quiet(connection: Any) -> bool:
     costs no round trip, unlike Django's health check (`SELECT 1`)."""
     if connection.closed:
         return False
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    return not readable
+    # poll, not select: a live process holds thousands of sockets, and select() refuses a
+    # descriptor above 1023. Any event (data, hang-up, error) means it is not quiet.
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return not poller.poll(0)
 
 
 # (process, alias, connection parameters) -> its idle connections. The process is part of
