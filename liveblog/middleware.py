@@ -6,18 +6,18 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 
-class OneThreadHop:
-    """Keeps the middleware above it synchronous, so that a request crosses from the event
-    loop to a thread once, not twice per middleware.
+class SyncChain:
+    """Keeps the middleware above it synchronous, so that under ASGI they all run in the
+    request's thread instead of each hopping from the event loop to a thread and back.
 
-    Under ASGI Django runs a middleware that can do both (every `MiddlewareMixin` one) in
-    async mode whenever the handler below it is async, and such a middleware then calls its
-    sync `process_request` and `process_response` through `sync_to_async`: with our eight,
-    a request went loop → thread → loop 17 times. Our views are sync, so nothing gains from
-    the async chain. Being sync-only and last in MIDDLEWARE, this middleware makes Django
-    adapt once at the bottom (and once under `PushAfterResponseMiddleware`, which must stay
-    async): measured on one uvicorn process, /api/schema/ p50 4.7-5.6 → 1.7-3.2 ms and an
-    event GET 14.2-14.8 → 10.7-12.4 ms (bench/RESULTS.md). Async views still work: Django
+    Django runs a middleware that can do both (every `MiddlewareMixin` one) in async mode
+    whenever the handler below it is async, and such a middleware then calls its sync
+    `process_request` and `process_response` through `sync_to_async`. Our views are sync, so
+    nothing gains from that. Being sync-only and last in MIDDLEWARE, this middleware makes
+    Django adapt once at the bottom of the chain (and once under the async-only
+    `PushAfterResponseMiddleware`): for `/api/schema/` 5 `sync_to_async` calls a request
+    instead of 17. Measured on one uvicorn process: /api/schema/ p50 4.7-5.6 → 1.7-3.2 ms,
+    an event GET 14.2-14.8 → 10.7-12.4 ms (bench/RESULTS.md). Async views still work: Django
     calls them through one `async_to_sync`.
     """
 

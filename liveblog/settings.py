@@ -58,8 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, and sync only: one thread hop per request (liveblog/middleware.py).
-    "liveblog.middleware.OneThreadHop",
+    # Last, and sync only: the chain runs in the request's thread (liveblog/middleware.py).
+    "liveblog.middleware.SyncChain",
 ]
 
 ROOT_URLCONF = "liveblog.urls"

@@ -65,6 +65,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _forget_history_clients():
+    """The recent history's asyncio Redis client belongs to one event loop, and every async
+    test runs a loop of its own (a server runs one): drop those of finished tests, and let
+    a test that points LIVEBLOG_HISTORY_URL elsewhere get a new one."""
+    from liveblog.blog import history
+
+    history._loop_clients.clear()
+    yield
+    history._loop_clients.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(django_db_setup, django_db_blocker):
     """Connections opened by worker threads (sync_to_async, thread pools) outlive their tests;

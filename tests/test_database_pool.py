@@ -185,3 +185,40 @@ def test_a_connection_above_descriptor_1023_is_kept(database):
     finally:
         for fd in filler:
             os.close(fd)
+
+
+def test_a_connection_goes_back_to_the_database_it_came_from(database):
+    """Django edits a database's NAME in place (creating and dropping test databases) while
+    other threads may hold connections to the old one."""
+    make, first = _same(database)
+    wrapper = make()
+    pid = backend(wrapper)
+    name = first.settings_dict["NAME"]
+    first.settings_dict["NAME"] = "postgres"  # shared by every thread's wrapper, as Django's
+    try:
+        wrapper.close()
+        other = make()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT current_database(), pg_backend_pid()")
+            assert cursor.fetchone() != ("postgres", pid)
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+        other.close()
+    finally:
+        first.settings_dict["NAME"] = name
+    assert served(make, 1) == [pid]
+
+
+def test_a_forked_child_does_not_touch_its_parent_s_connections(database):
+    make, first = _same(database)
+    pid = served(make, 1)[0]
+    child = os.fork()
+    if child == 0:  # the child: nothing kept from the parent, and clearing closes nothing
+        try:
+            first.close_pool()
+            os._exit(0 if make()._idle().take() is None else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert served(make, 1) == [pid]  # still alive and still ours

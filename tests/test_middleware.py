@@ -1,5 +1,5 @@
-"""Under ASGI a request crosses from the event loop to a thread once (OneThreadHop), not
-twice per middleware."""
+"""Under ASGI the middleware run in the request's thread (SyncChain), instead of each
+hopping from the event loop to a thread and back twice."""
 
 import threading
 

@@ -7,6 +7,7 @@ change log (the live hub's watch, `since` on reconnect, gap detection in the cli
 """
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import threading
@@ -77,10 +78,11 @@ class _Held:
     request ends without one), pushes go at once.
 
     Under an ASGI server they go out on its event loop (`loop`): Django closes a response
-    from a thread, and that thread then only hands them over (~1 ms to readers, where a
-    push from the thread took ~3.5: Redis from the thread, then a hop to the loop and back
-    to publish). Without one (`loop` None: a WSGI server runs this middleware in a loop of
-    its own that is gone by then) they go from the closing thread.
+    from a thread, and that thread hands them to the loop and waits for them there (the
+    request is not over until its changes are pushed, so a server stopping gracefully
+    waits for them too). A push from the thread itself took ~3.5 ms: Redis from the thread,
+    then a hop to the loop and back to publish. Without one (`loop` None: a WSGI server runs
+    this middleware in a loop of its own that is gone by then) they go from the thread.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -97,20 +99,42 @@ class _Held:
         push.now()
 
     def release(self) -> None:
-        """Send what was held; from the closing thread or the loop, never blocking on it."""
+        """Send what was held (once: later calls find nothing). From the closing thread it
+        returns when the loop has sent them; on the loop itself it only starts them."""
         with self.lock:
             self.open = False
             pushes, self.pushes = self.pushes, []
         if not pushes:
             return
         if self.loop is not None:
+            sending = _push_all(pushes)
             try:
-                self.loop.call_soon_threadsafe(_start, pushes)
-                return
+                future = asyncio.run_coroutine_threadsafe(sending, self.loop)
             except RuntimeError:  # the loop has closed: the server is going away
-                pass
+                sending.close()
+            else:
+                if not _running(self.loop):
+                    _wait(future)
+                return
         for push in pushes:
             _guarded(push.now)
+
+
+def _running(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread is the one running `loop`."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _wait(future: "concurrent.futures.Future[None]") -> None:
+    try:
+        future.result(timeout=history.TIMEOUT + PUBLISH_TIMEOUT + 1)
+    except concurrent.futures.TimeoutError:
+        logger.warning("live pushes still going after %s s; not waiting longer", PUBLISH_TIMEOUT)
+    except concurrent.futures.CancelledError:
+        pass  # _push_all logged it
 
 
 def _guarded(send: Callable[[], None]) -> None:
@@ -120,21 +144,26 @@ def _guarded(send: Callable[[], None]) -> None:
         logger.exception("live push failed")
 
 
-_sending: set["asyncio.Task[None]"] = set()  # the loop keeps only weak references to tasks
-
-
-def _start(pushes: list[_Push]) -> None:
-    task = asyncio.ensure_future(_push_all(pushes))
-    _sending.add(task)
-    task.add_done_callback(_sending.discard)
+_sending: set["asyncio.Task[Any]"] = set()  # the loop keeps only weak references to tasks
 
 
 async def _push_all(pushes: list[_Push]) -> None:
-    for push in pushes:  # in commit order
-        try:
-            await push.out()
-        except Exception:  # the change is stored; readers converge through the log
-            logger.exception("live push failed")
+    task = asyncio.current_task()
+    if task is not None:
+        _sending.add(task)
+    try:
+        for push in pushes:  # in commit order
+            try:
+                await push.out()
+            except Exception:  # the change is stored; readers converge through the log
+                logger.exception("live push failed")
+    except asyncio.CancelledError:
+        seqs = [push.message["seq"] for push in pushes]
+        logger.warning("live push of seqs %s cancelled; readers catch up from the log", seqs)
+        raise
+    finally:
+        if task is not None:
+            _sending.discard(task)
 
 
 # The current request's held pushes (PushAfterResponseMiddleware); None outside a request.
@@ -193,6 +222,13 @@ class PushAfterResponseMiddleware:
         finally:
             _held.reset(token)
         response._resource_closers.append(held.release)
+        if served:
+            # Django may still be working on the request (logging an error response) when
+            # the client goes away: the request task is then cancelled and the response
+            # never closed. The task ends either way.
+            task = asyncio.current_task()
+            if task is not None:
+                task.add_done_callback(lambda _: held.release())
         return response
 
 

@@ -3,12 +3,17 @@ been sent (PushAfterResponseMiddleware)."""
 
 import asyncio
 import json
+import sys
 import threading
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.handlers import base as base_handler
+from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpResponse
 from django.test import AsyncRequestFactory, RequestFactory
+from django.urls import include, path
 
 from liveblog.blog import broadcast, services
 
@@ -59,7 +64,7 @@ async def test_a_request_s_changes_are_pushed_once_its_response_is_sent(
     await asyncio.sleep(0.1)
     assert sent == [], "held until the response is out"
     await sync_to_async(response.close)()  # what Django does once the response is sent
-    assert await pushed(sent, 2) == [1, 2]
+    assert seqs(sent) == [1, 2], "the closing thread returns once they are out"
     sent.clear()
     await sync_to_async(services.post_publish)(event=event, author=reporter, body="after")
     assert seqs(sent) == [3], "outside the request again: at once"
@@ -144,3 +149,70 @@ async def test_an_asgi_request_s_pushes_go_out_on_the_server_s_loop(event, repor
         await asyncio.sleep(0.02)
     assert published == [(loop_thread, 1), (loop_thread, 2), (loop_thread, 3)]
     assert kept == [1, 2, 3]
+
+
+# A URLconf of this module's own, to go through Django's whole ASGI handler.
+_view = None
+
+
+def _dispatch(request):
+    return _view(request)
+
+
+urlpatterns = [path("through-django", _dispatch), path("", include("liveblog.urls"))]
+
+
+async def test_a_client_that_leaves_while_django_logs_an_error_still_gets_pushes_out(
+    event, reporter, sent, settings, monkeypatch
+):
+    """The view committed and answered 500; Django is still logging that (in a thread) when
+    the client goes away: the request task is cancelled and the response is never closed."""
+
+    def view(request):
+        services.post_publish(event=event, author=reporter, body="committed")
+        return HttpResponse(status=500)
+
+    def slow_log(*args, **kwargs):
+        time.sleep(0.3)
+
+    settings.ROOT_URLCONF = __name__
+    monkeypatch.setattr(sys.modules[__name__], "_view", view)
+    monkeypatch.setattr(base_handler, "log_response", slow_log)
+    messages = [{"type": "http.request", "body": b""}]
+
+    async def receive():
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(0.15)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        pass
+
+    scope = {
+        "type": "http", "method": "GET", "path": "/through-django", "query_string": b"",
+        "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }  # fmt: skip
+    await ASGIHandler()(scope, receive, send)
+    assert await pushed(sent, 1) == [1]
+
+
+async def test_pushes_cut_short_by_a_stopping_server_are_logged(monkeypatch, caplog):
+    async def hung(group, message):
+        await asyncio.sleep(60)
+
+    async def record(*args):
+        pass
+
+    monkeypatch.setattr(broadcast, "_publish", hung)
+    monkeypatch.setattr(broadcast.history, "arecord", record)
+    held = broadcast._Held(asyncio.get_running_loop())
+    held.add(broadcast._Push(1, 1, {"seq": 7, "frame": "{}"}))
+    held.release()  # on the loop: starts them, does not wait
+    await asyncio.sleep(0.05)
+    (task,) = broadcast._sending
+    task.cancel()  # what asyncio.run does with what is left when a server stops
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "seqs [7] cancelled" in caplog.text

@@ -17,6 +17,10 @@ would stay open for good. What is here keeps only *idle* connections:
 - connections in use are not counted or held: as many as the server runs requests at once,
   exactly as without this. pgbouncer (deploy/) stays the pool of server connections.
 
+Session state a request leaves on its connection (a `SET`, a cursor `WITH HOLD`, an
+advisory lock) would reach the next one, as behind pgbouncer in session mode: the
+application leaves none.
+
 `DATABASE_POOL_IDLE=0` turns it off (a connection per request, as Django does).
 """
 
@@ -40,6 +44,7 @@ class _Kept:
     connection: Any
     born: float
     isolation_level: IsolationLevel
+    pool: "_Idle"  # where it goes back: fixed when taken (Django edits NAME in place)
 
 
 class _Idle:
@@ -95,6 +100,16 @@ _pools: dict[tuple[int, str, str], _Idle] = {}
 _pools_lock = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's idle connections are not ours to use or close (a
+    close would end the parent's backend), and a lock held at the fork would never open."""
+    global _pools, _pools_lock
+    _pools, _pools_lock = {}, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _kept: _Kept | None = None
 
@@ -127,20 +142,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return kept.connection
         metrics.DB_CONNECTIONS.labels(source="opened").inc()
         connection = super().get_new_connection(conn_params)
-        self._kept = _Kept(connection, time.monotonic(), self.isolation_level)
+        if pool is not None:
+            self._kept = _Kept(connection, time.monotonic(), self.isolation_level, pool)
         return connection
 
     def _close(self) -> None:
         kept, self._kept = self._kept, None
-        pool = self._idle() if kept is not None else None
         if (
-            pool is not None
-            and kept is not None
+            kept is not None
             and self.connection is kept.connection
             and not self.in_atomic_block
             and not self.connection.closed
             and self.connection.info.transaction_status == extensions.TRANSACTION_STATUS_IDLE
-            and pool.give(kept)
+            and kept.pool.give(kept)
         ):
             return
         super()._close()  # type: ignore[misc]  # django-stubs lacks the private hook
@@ -149,7 +163,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """Django calls this before it drops or clones a test database, and when the time
         zone setting changes."""
         super().close_pool()
+        here = os.getpid()
         with _pools_lock:
-            pools = [pool for (_, alias, _), pool in _pools.items() if alias == self.alias]
+            pools = [
+                pool
+                for (pid, alias, _), pool in _pools.items()
+                if (pid, alias) == (here, self.alias)
+            ]
         for pool in pools:
             pool.clear()
