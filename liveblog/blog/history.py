@@ -87,29 +87,31 @@ _loop_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.async
 )
 
 
-async def arecord(event_id: int, stamp: int, seq: int, frame: str) -> None:
-    """`record` on the running event loop (the server's pushes after a response)."""
+def _loop_client() -> "redis.asyncio.Redis | None":
+    """The running loop's client (made on first use), or None without Redis."""
+    url = settings.LIVEBLOG_HISTORY_URL
+    if not url:
+        return None
     loop = asyncio.get_running_loop()
     client = _loop_clients.get(loop)
     if client is None:
-        client = async_client()
-        if client is None:
-            return
-        _loop_clients[loop] = client
+        client = _loop_clients[loop] = redis.asyncio.Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
+    return client
+
+
+async def arecord(event_id: int, stamp: int, seq: int, frame: str) -> None:
+    """`record` on the running event loop (the server's pushes after a response)."""
+    client = _loop_client()
+    if client is None:
+        return
     try:
         pipe = client.pipeline(transaction=False)
         _keep(pipe, key_for(event_id, stamp), seq, frame)
         await pipe.execute()
     except (redis.RedisError, OSError):
         _failed(event_id, seq)
-
-
-def async_client() -> "redis.asyncio.Redis | None":
-    """A client for one event loop (the caller keeps it: the live hub, one per loop)."""
-    url = settings.LIVEBLOG_HISTORY_URL
-    if not url:
-        return None
-    return redis.asyncio.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
 def contiguous(frames: list[tuple[int, str]], since: int, upto: int) -> bool:
@@ -121,11 +123,12 @@ class Unavailable(Exception):
     """Redis did not answer."""
 
 
-async def recent(
-    client: "redis.asyncio.Redis", event_id: int, stamp: int, since: int, upto: int
-) -> list[tuple[int, str]] | None:
-    """The frames with since < seq ≤ upto, or None unless Redis has every one of them;
-    Unavailable if Redis does not answer."""
+async def recent(event_id: int, stamp: int, since: int, upto: int) -> list[tuple[int, str]] | None:
+    """The frames with since < seq ≤ upto, or None unless Redis has every one of them (or
+    there is no Redis); Unavailable if Redis does not answer."""
+    client = _loop_client()
+    if client is None:
+        return None
     try:
         rows = await client.zrangebyscore(
             key_for(event_id, stamp), since + 1, upto, withscores=True

@@ -60,7 +60,6 @@ class Hub:
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int | None, int, float]] = {}
-        self.recent: Any = None  # the recent history's client, made on first use
         self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
         self.channel: str | None = None
         self.pump: asyncio.Task[None] | None = None
@@ -162,12 +161,10 @@ class Hub:
         stamp = self._stamp(event_id)
         if stamp is None:
             return None
-        if self.recent is None:
-            self.recent = history.async_client() or False  # False: embedded, no Redis
-        if not self.recent or time.monotonic() < self.recent_down_until:
+        if time.monotonic() < self.recent_down_until:
             return None
         try:
-            return await history.recent(self.recent, event_id, stamp, since, upto)
+            return await history.recent(event_id, stamp, since, upto)
         except history.Unavailable:
             # Not again for a while: a hung Redis would cost every lagging event a timeout.
             self.recent_down_until = time.monotonic() + PROBE_INTERVAL
