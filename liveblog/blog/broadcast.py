@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +116,10 @@ class _Held:
                     _wait(future)
                 return
         for push in pushes:
-            _guarded(push.now)
+            try:
+                push.now()
+            except Exception:  # the change is stored; readers converge through the log
+                logger.exception("live push failed")
 
 
 def _running(loop: asyncio.AbstractEventLoop) -> bool:
@@ -135,13 +137,6 @@ def _wait(future: "concurrent.futures.Future[None]") -> None:
         logger.warning("live pushes still going after %s s; not waiting longer", PUBLISH_TIMEOUT)
     except concurrent.futures.CancelledError:
         pass  # _push_all logged it
-
-
-def _guarded(send: Callable[[], None]) -> None:
-    try:
-        send()
-    except Exception:  # the change is stored; readers converge through the log
-        logger.exception("live push failed")
 
 
 _sending: set["asyncio.Task[Any]"] = set()  # the loop keeps only weak references to tasks
