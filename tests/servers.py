@@ -28,10 +28,20 @@ UVICORN = [sys.executable, "-m", "uvicorn", "liveblog.asgi:application", "--host
 BEHIND_PROXY = ["--backlog", "4096", "--proxy-headers", "--forwarded-allow-ips", "*"]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, and never one handed out before in this test process:
+    the deploy tests choose nginx's port before its upstreams start, and an upstream given
+    the same port would answer in nginx's place (its readiness check passing too)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def database_url() -> str:
