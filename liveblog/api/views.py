@@ -21,8 +21,8 @@ from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import event_payload, post_payload
 from liveblog.blog.permissions import User
-from liveblog.reader import caching
-from liveblog.reader.caching import conditional_event_list, conditional_event_resource
+from liveblog.http import caching
+from liveblog.http.caching import conditional_event_list, conditional_event_resource
 
 # --- lookups ----------------------------------------------------------------------------
 

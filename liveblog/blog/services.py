@@ -1,5 +1,5 @@
 """Every write to the domain. Each service checks permissions, validates, writes the change
-log in the same transaction, and leaves the live push to broadcast (after commit).
+log in the same transaction, and leaves the live push to live.publish (after commit).
 
 Services raise django's PermissionDenied and ValidationError (with field names), and
 Conflict when a unique thing is already taken.
@@ -16,11 +16,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import broadcast, permissions
+from liveblog.blog import permissions
 from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, validate_timezone
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
+from liveblog.live import protocol, publish
 
 
 class Conflict(ValidationError):
@@ -60,17 +61,14 @@ def _next_seq(event: Event) -> int:
 
 def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = None) -> Change:
     seq = _next_seq(event)
-    payload: dict[str, Any] = {"type": kind, "seq": seq}
     if kind == Change.Kind.EVENT_UPDATED:
-        payload["event"] = event_payload(event)
-        payload["html"] = event_fragment(event)
+        payload = protocol.change(kind, seq, event=event_payload(event), html=event_fragment(event))
     elif kind == Change.Kind.POST_DELETED:
         assert post is not None
-        payload["post"] = {"id": post.pk}
+        payload = protocol.change(kind, seq, post={"id": post.pk})
     else:
         assert post is not None
-        payload["post"] = post_payload(post)
-        payload["html"] = post_fragment(post)
+        payload = protocol.change(kind, seq, post=post_payload(post), html=post_fragment(post))
     change = Change.objects.create(
         event=event,
         seq=seq,
@@ -79,7 +77,7 @@ def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = 
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    broadcast.send_change_on_commit(event=event, payload=payload)
+    publish.send_change_on_commit(event=event, payload=payload)
     return change
 
 
