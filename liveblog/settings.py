@@ -182,7 +182,7 @@ LIVEBLOG_MAX_BODY_CHARS = 50_000
 LIVEBLOG_MAX_HEADLINE_CHARS = 300
 LIVEBLOG_PAGE_SIZE = 50
 LIVEBLOG_CATCHUP_LIMIT = 500
-# The recent history of every event's live frames (liveblog/blog/history.py): in Redis when
+# The recent history of every event's live frames (liveblog/live/history.py): in Redis when
 # there is one, so that any process can replay a reader's gap without PostgreSQL.
 LIVEBLOG_HISTORY_URL = REDIS_URL
 LIVEBLOG_HISTORY_PREFIX = envstr("CHANNEL_PREFIX", "liveblog")

@@ -1,7 +1,7 @@
 """What the public sees. Each view parses its input, calls selectors and renders.
 
 The pages are the same for every reader (no session, no CSRF token), so a CDN may share
-them: see caching.py for how they stay fresh.
+them: see liveblog/http/caching.py for how they stay fresh.
 """
 
 import logging

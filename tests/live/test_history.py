@@ -1,4 +1,4 @@
-"""The recent history in Redis (liveblog/blog/history.py) and the live hub's use of it:
+"""The recent history in Redis (liveblog/live/history.py) and the live hub's use of it:
 a process with no memory of an event replays a reader's gap from Redis, not PostgreSQL."""
 
 import json
