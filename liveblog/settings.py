@@ -197,14 +197,15 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
-    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+    # Secure whatever SECURE_SSL_REDIRECT says: behind a TLS proxy that does the redirect
+    # itself the cookies must still never travel over plain HTTP. Only their own variables
+    # turn it off (plain HTTP on a test machine). Nothing is silenced: `check --deploy`
+    # warns about whatever production would really run without.
+    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if not SECURE_SSL_REDIRECT:
-        # Plain HTTP behind a TLS-terminating proxy or in tests: the operator chose this.
-        SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W012", "security.W016"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
