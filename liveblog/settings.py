@@ -220,8 +220,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# /metrics (Prometheus): open unless METRICS_TOKEN is set; block it at the edge in production.
+# /metrics (Prometheus): with METRICS_TOKEN set, scrapers send it as a bearer token. Without
+# one it is open only in development, or where METRICS_PUBLIC=1 says /metrics is reachable
+# from an internal network alone; the shipped nginx never forwards it.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+METRICS_PUBLIC = envbool("METRICS_PUBLIC", DEBUG)
 
 LOG_FORMAT = envstr("LOG_FORMAT", "plain")
 if LOG_FORMAT not in ("plain", "json"):

@@ -129,3 +129,9 @@ def test_no_system_check_is_ever_silenced(redirect):
     assert shown == "[]"
     result = manage("check", "--deploy", **PRODUCTION, SECURE_SSL_REDIRECT=redirect)
     assert "(0 silenced)" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_metrics_are_open_only_in_development_unless_said_so():
+    assert settings_print("s.METRICS_PUBLIC") == "True"  # DEBUG=1: make run
+    assert settings_print("s.METRICS_PUBLIC", **PRODUCTION) == "False"
+    assert settings_print("s.METRICS_PUBLIC", **PRODUCTION, METRICS_PUBLIC="1") == "True"

@@ -47,7 +47,7 @@ def test_the_environment_names_what_the_deploy_tests_set():
     # The deploy tests add the rate-limit switch (on, the default) and a static root.
     assert set(web_env) == {
         "DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_POOLED", "REDIS_URL",
-        "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT",
+        "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "METRICS_TOKEN",
     }  # fmt: skip
     assert web_env["DEBUG"] == "0" and web_env["DATABASE_POOLED"] == "1"
     assert (

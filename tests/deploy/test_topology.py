@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import signal
+import urllib.error
 import urllib.request
 from email.message import Message
 from typing import Any
@@ -25,8 +26,12 @@ def get(url: str) -> tuple[int, Message, bytes]:
 
 
 def readers_on(server: Server, event_pk: int) -> int:
-    """The `liveblog_readers` gauge of one process for one event (0 when it has none)."""
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
+    """The `liveblog_readers` gauge of one process for one event (0 when it has none),
+    scraped from the process itself with the token, as Prometheus would."""
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.env['METRICS_TOKEN']}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         text = response.read().decode()
     found = re.search(rf'^liveblog_readers{{event="{event_pk}"}} (\S+)$', text, re.MULTILINE)
     return int(float(found.group(1))) if found else 0
@@ -87,6 +92,16 @@ async def wait_until(check, timeout: float = 10) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not true after {timeout} s: {check.__doc__}")
         await asyncio.sleep(0.05)
+
+
+def test_nginx_does_not_forward_metrics(topology):
+    """Issue 14, reproduction 6: /metrics was public through the shipped nginx."""
+    for path in ("/metrics", "/metrics/", "/metrics?format=text"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(topology.nginx.url + path)
+        assert refused.value.code == 404, path
+    passed_on = [r for r in topology.nginx.routed() if r[1].startswith("/metrics") and r[3]]
+    assert not passed_on, "nginx answered /metrics itself, asking no upstream"
 
 
 def test_health_pages_and_static_files_through_nginx(topology, newsroom):
