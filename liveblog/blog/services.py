@@ -21,6 +21,7 @@ from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, vali
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
+from liveblog.blog.text import clean_text
 from liveblog.live import protocol, publish
 
 
@@ -33,6 +34,20 @@ def _person(user: User) -> UserModel:
     if not isinstance(user, UserModel):
         raise PermissionDenied("Log in first.")
     return user
+
+
+# --- input --------------------------------------------------------------------------------
+
+# The free-text fields of events and posts: cleaned of control characters on the way in,
+# whichever way they come (API, editor, admin), so no output ever has to cope with them.
+TEXT_FIELDS = ("title", "summary", "headline", "body")
+
+
+def _cleaned(changes: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        name: clean_text(value) if name in names and isinstance(value, str) else value
+        for name, value in changes.items()
+    }
 
 
 # --- the change log ---------------------------------------------------------------------
@@ -148,6 +163,7 @@ def event_create(
     keeps that role if they later stop being staff."""
     if not permissions.can_create_event(actor):
         raise PermissionDenied("Only admins can create events.")
+    title, summary = clean_text(title), clean_text(summary)
     if slug:
         event_slug_validate(slug=slug)
     event = Event(
@@ -200,7 +216,7 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     renamed = "slug" in changes and changes["slug"] != event.slug
     if renamed:
         event_slug_validate(slug=changes["slug"], event=event)
-    for name, value in changes.items():
+    for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(event, name, value)
     now = timezone.now()
     if changes.get("status") == Event.Status.LIVE and not event.starts_at:
@@ -290,6 +306,7 @@ def post_publish(
     if not permissions.can_publish(author, event):
         raise PermissionDenied("You are not a member of this event.")
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
+    body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status)
     post = Post(
         event=event,
@@ -345,7 +362,7 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     ):
         _check_moderation(actor, post.event, is_pinned=True, is_key_event=False)
     was_public = post.is_public
-    for name, value in changes.items():
+    for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
         post.published_at = timezone.now()
