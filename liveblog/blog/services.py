@@ -74,7 +74,11 @@ def _next_seq(event: Event) -> int:
     return event.last_seq
 
 
-def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = None) -> Change:
+def _record(
+    *, event: Event, kind: str, actor: User | None, post: Post | None = None, new: bool = False
+) -> Change:
+    """Log a change readers see with the event's next seq, and push it after commit. `new`:
+    the post has no earlier change (just created), so there is nothing to retell."""
     seq = _next_seq(event)
     if kind == Change.Kind.EVENT_UPDATED:
         payload = protocol.change(kind, seq, event=event_payload(event), html=event_fragment(event))
@@ -92,8 +96,29 @@ def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = 
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    publish.send_change_on_commit(event=event, payload=payload)
+    retold = _retell(post, payload) if post is not None and not new else []
+    publish.send_change_on_commit(event=event, payload=payload, replaces=retold)
     return change
+
+
+def _retell(post: Post, now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rewrite the post's earlier frames in the change log to what is true now (SPEC §7:
+    a removed entry is replayed as `post.deleted`, a corrected one with its current text;
+    removed or replaced text is never sent again). In the writing transaction, under the
+    event's row lock, so the log is always right; the frames are returned for the caches
+    that keep frames (live.history in Redis, each hub's memory). The row's `kind` stays:
+    what happened at that seq, for the audit trail."""
+    earlier = list(
+        Change.objects.filter(post=post, seq__lt=now["seq"])
+        .exclude(kind=Change.Kind.POST_DELETED)
+        .only("id", "seq", "kind", "payload")
+    )
+    for row in earlier:
+        # Told from what happened at that seq (`kind`): a frame an unpublish retold as
+        # removed carries the current text again once the entry is back.
+        row.payload = protocol.retold({**row.payload, "type": row.kind}, now)
+    Change.objects.bulk_update(earlier, ["payload"])
+    return [row.payload for row in earlier]
 
 
 # --- events -----------------------------------------------------------------------------
@@ -334,7 +359,7 @@ def post_publish(
     if post.is_public:
         if post.is_pinned:
             _unpin_others(actor=author, post=post)
-        _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post)
+        _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post, new=True)
     return post, True
 
 
