@@ -4,6 +4,7 @@ With no DATABASE_URL / REDIS_URL the project runs embedded (SQLite, in-memory ch
 layer, one process): that is `make run`'s development default and nothing more.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "channels",
+    "axes",
     "liveblog.blog",
     "liveblog.reader",
     "liveblog.editor",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # a locked-out login answers 429 (AXES_* below)
     # Last, and sync only: the chain runs in the request's thread (liveblog/middleware.py).
     "liveblog.middleware.SyncChain",
 ]
@@ -141,6 +144,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Logins (the editor's and the admin's) are throttled by django-axes: after
+# AXES_FAILURE_LIMIT failures from one address, or for one account from anywhere, further
+# attempts answer 429 for AXES_COOLOFF_TIME; an admin unlocks sooner (admin: Axes > Access
+# attempts, or `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address as the server already resolved it: only the trusted proxy's
+# X-Forwarded-For counts (uvicorn's FORWARDED_ALLOW_IPS), never one a client sends.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
 LOGIN_URL = "editor:login"
 LOGIN_REDIRECT_URL = "editor:home"
 LOGOUT_REDIRECT_URL = "reader:home"
