@@ -6,7 +6,7 @@ Conflict when a unique thing is already taken.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -282,8 +282,24 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
 # --- posts ------------------------------------------------------------------------------
 
 
-def _clean_post_fields(*, body: str, headline: str, status: str) -> None:
+# How far ahead of the server's clock a published entry may be dated: a reporter's device
+# runs a little fast. Beyond it the time is the future, which needs scheduled entries (the
+# team issue); until then it is refused rather than pinned above everything (sort key).
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+def _clean_post_fields(
+    *, body: str, headline: str, status: str, published_at: datetime | None = None
+) -> None:
     errors: dict[str, list[str]] = {}
+    if (
+        status == Post.Status.PUBLISHED
+        and published_at is not None
+        and published_at > timezone.now() + FUTURE_TOLERANCE
+    ):
+        errors["published_at"] = [
+            "An entry cannot be published with a time in the future; leave it empty for now."
+        ]
     if not body or not body.strip():
         errors["body"] = ["An entry needs a body."]
     elif len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
@@ -332,7 +348,7 @@ def post_publish(
         raise PermissionDenied("You are not a member of this event.")
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
     body, headline = clean_text(body), clean_text(headline)
-    _clean_post_fields(body=body, headline=headline, status=status)
+    _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
     post = Post(
         event=event,
         author=_person(author),
@@ -392,7 +408,9 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     if post.published_at is None:
         post.published_at = timezone.now()
     post.headline = post.headline.strip()
-    _clean_post_fields(body=post.body, headline=post.headline, status=post.status)
+    _clean_post_fields(
+        body=post.body, headline=post.headline, status=post.status, published_at=post.published_at
+    )
     post.body_html = markdown_to_html(post.body)
     post.save()
     if post.is_public and post.is_pinned:
