@@ -175,9 +175,11 @@ class PushAfterResponseMiddleware:
     readers: +5-30 % in bench/, all of it after the commit; bench/RESULTS.md, "Push after
     the response", 2026-11-26). Pushing when the response is out costs readers the time to
     send it (~1-2 ms for the API's small answers) and keeps publishing as fast with 10,000
-    readers as with 10. The moment is the response's public `close()`, which a WSGI server
-    calls once the body is out (PEP 3333) and Django's ASGIHandler calls after the last body
-    message (tests/live/test_upgrade_guards.py pins both).
+    readers as with 10. The moment: under an ASGI server, the end of the request's task,
+    which in Django's ASGIHandler is right after it sent the response; otherwise (a WSGI
+    server, the test client) the response's public `close()`, which a WSGI server calls once
+    the body is out (PEP 3333) and Django's ASGIHandler calls after the last body message
+    too. tests/live/test_upgrade_guards.py pins all three.
 
     Async only, so that it sees the request task end: a client that goes away mid-request
     cancels it, and Django then never closes the response. What was committed is pushed
