@@ -172,6 +172,7 @@ def fanout(ctx: Context, spec: str, n: int, storm: bool) -> None:
         )
         if storm and server.kind == "ours":
             ctx.results["storm"].append(_storm(ctx, server, publisher, target, n))
+        if storm and server.kind == "ours" and not options.no_fresh_storm:
             # The same readers move to a process that has just started (a deploy, a crash,
             # a scale-out), after a 2 s outage in which the entries are published: it has
             # no memory of them, so the gaps are replayed from Redis' recent history (once,
@@ -233,6 +234,7 @@ def _storm(
     readers = sum(r["readers"] for r in reports)
     catch_up = [x / 1e6 for r in reports for x in r["catch_up_ns"]]
     last = [r["last_converged_ns"] for r in reports if r["last_converged_ns"] is not None]
+    hellos = [r["last_hello_ns"] for r in reports if r["last_hello_ns"] is not None]
     row = {
         "server": server.spec,
         "n": n,
@@ -240,6 +242,10 @@ def _storm(
         "converged": sum(r["converged"] for r in reports),
         "failed_reconnects": sum(r["failed"] for r in reports),
         "converge_s": max(last) / 1e9 if last else None,
+        # Every reader back and greeted (its hello frame): with --storm-spread 0 this is
+        # how fast one process takes N readers reconnecting at once.
+        "hellos": sum(r["hellos"] for r in reports),
+        "all_hello_s": max(hellos) / 1e9 if hellos else None,
         "waited_s": elapsed,
         "catch_up_p50_ms": percentile(catch_up, 0.5),
         "catch_up_p99_ms": percentile(catch_up, 0.99),
@@ -370,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storm-spread", type=float, default=10.0)
     parser.add_argument("--storm-posts", type=int, default=3)
     parser.add_argument("--no-storm", action="store_true")
+    parser.add_argument("--no-fresh-storm", action="store_true",
+                        help="skip the storm onto a newly started process")  # fmt: skip
     parser.add_argument("--publish-via", choices=["separate", "same"], default="separate",
                         help="API publishes through another server process (default) or "
                         "the readers' own")  # fmt: skip

@@ -7,12 +7,32 @@ goes to the real application untouched.
 """
 
 import json
+import os
 import threading
 from typing import Any
 
 from django.db.backends.signals import connection_created
 
 from liveblog.asgi import application as liveblog_application
+from liveblog.asgi import django_asgi_app
+
+if os.environ.get("BENCH_CONSUMER"):
+    # A variant of the reader consumer (bench/consumers.py), routed where the real one is.
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.urls import path
+
+    from bench.consumers import VARIANTS
+
+    _consumer = VARIANTS[os.environ["BENCH_CONSUMER"]]
+    liveblog_application = ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                URLRouter([path("ws/events/<slug:slug>/", _consumer.as_asgi())])
+            ),
+        }
+    )
 
 _lock = threading.Lock()
 _count = [0]

@@ -64,6 +64,7 @@ def storm_table(rows: list[dict[str, Any]]) -> str:
             _f(r["n"]),
             f"{_f(r['converged'])} / {_f(r['readers'])}",
             _f(r["converge_s"], 1),
+            _f(r.get("all_hello_s"), 2),
             f"{_f(r['catch_up_p50_ms'])} / {_f(r['catch_up_p99_ms'])} / {_f(r['catch_up_max_ms'])}",
             _f(r["queries"]),
             _f(r["queries_per_reader"], 2),
@@ -76,7 +77,7 @@ def storm_table(rows: list[dict[str, Any]]) -> str:
         for r in rows
     ]
     header = [
-        "server", "N", "converged", "all converged after s",
+        "server", "N", "converged", "all converged after s", "all back (hello) after s",
         "reconnect → caught up ms p50 / p99 / max", "SQL statements",
         "per reader", "gaps replayed from memory / Redis / log", "resets",
         "repeats / reorders", "failed reconnects", "server CPU s",

@@ -57,6 +57,12 @@ SPECS: dict[str, dict[str, Any]] = {
 }
 
 
+def base_spec(spec: str) -> str:
+    """`uvicorn-sansio:documented` is uvicorn-sansio serving the consumer variant `documented`
+    (bench/consumers.py)."""
+    return spec.partition(":")[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,7 +80,8 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         "LIVEBLOG_RATE_LIMITS": "off",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "CHANNEL_PREFIX": "liveblog-bench",
+        # Redis Pub/Sub ignores the database number: benches sharing a Redis need their own.
+        "CHANNEL_PREFIX": os.environ.get("BENCH_CHANNEL_PREFIX", "liveblog-bench"),
         "LOG_LEVEL": "WARNING",
         "METRICS_PUBLIC": "1",  # the bench reads each process's catch-up counters
     }
@@ -89,11 +96,11 @@ class Server:
 
     @property
     def kind(self) -> str:
-        return str(SPECS[self.spec]["kind"])
+        return str(SPECS[base_spec(self.spec)]["kind"])
 
     @property
     def deflate(self) -> bool:
-        return bool(SPECS[self.spec]["deflate"])
+        return bool(SPECS[base_spec(self.spec)]["deflate"])
 
     def processes(self) -> list[psutil.Process]:
         try:
@@ -187,10 +194,13 @@ def _die_with_parent() -> None:
 
 def start(spec: str, env: dict[str, str]) -> Server:
     port = free_port()
-    argv = [a.format(port=port) for a in SPECS[spec]["argv"]]
+    argv = [a.format(port=port) for a in SPECS[base_spec(spec)]["argv"]]
+    variant = spec.partition(":")[2]
+    if variant:
+        env = {**env, "BENCH_CONSUMER": variant}
     if "-m" in argv and argv[1] in ("uvicorn", "bench.floor_server"):
         argv += ["--port", str(port)]
-    log = Path(tempfile.mkstemp(prefix=f"bench-{spec}-", suffix=".log")[1])
+    log = Path(tempfile.mkstemp(prefix=f"bench-{spec.replace(':', '-')}-", suffix=".log")[1])
     process = subprocess.Popen(
         [sys.executable, *argv],
         cwd=ROOT,

@@ -54,6 +54,7 @@ class Swarm:
     storm_got: dict[int, dict[int, int]] = field(default_factory=dict)
     storm_start: int = 0
     storm_back_at: dict[int, int] = field(default_factory=dict)
+    storm_hello: dict[int, int] = field(default_factory=dict)  # reader index -> its hello, ns
     storm_failed: int = 0
     last_seq: dict[int, int] = field(default_factory=dict)
     expect_close: bool = False
@@ -65,6 +66,8 @@ class Swarm:
         # After a storm reconnect it has what it saw before the drop, and catches up.
         if not self.storm_start:
             self.last_seq[reader.index] = max(self.last_seq.get(reader.index, -1), seq)
+        else:
+            self.storm_hello.setdefault(reader.index, time.time_ns())
 
     def on_reset(self, reader: Reader) -> None:
         self.resets += 1
@@ -145,6 +148,7 @@ class Swarm:
         self.storm_got = {}
         self.storm_since = {}
         self.storm_back_at = {}
+        self.storm_hello = {}
         self.expect_close = True
         for reader in self.readers:
             if reader is not None:
@@ -182,6 +186,10 @@ class Swarm:
             "converged": len(converged),
             "unconverged": missing,
             "last_converged_ns": max(converged) if converged else None,
+            "hellos": len(self.storm_hello),
+            "last_hello_ns": (
+                max(self.storm_hello.values()) - self.storm_start if self.storm_hello else None
+            ),
             "catch_up_ns": catch_up,
             "failed": self.storm_failed,
             "duplicates": self.duplicates,

@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,10 +177,14 @@ class PushAfterResponseMiddleware:
 
     The push starts the fan-out at once, and on a busy machine the fan-out of a big crowd
     takes the CPU the reporter's own response still needed (publish p50 10 → 10,000
-    readers: +5-30 % in bench/, all of it after the commit). Pushing when the response is
-    out costs readers the time to send it (~1-2 ms for the API's small answers) and keeps
-    publishing as fast with 10,000 readers as with 10. Django closes a response once it has
-    sent it, and `_resource_closers` run then (Django uses them for file responses).
+    readers: +5-30 % in bench/, all of it after the commit; bench/RESULTS.md, "Push after
+    the response", 2026-11-26). Pushing when the response is out costs readers the time to
+    send it (~1-2 ms for the API's small answers) and keeps publishing as fast with 10,000
+    readers as with 10. The moment: under an ASGI server, the end of the request's task,
+    which in Django's ASGIHandler is right after it sent the response; otherwise (a WSGI
+    server, the test client) the response's public `close()`, which a WSGI server calls once
+    the body is out (PEP 3333) and Django's ASGIHandler calls after the last body message
+    too. tests/live/test_upgrade_guards.py pins all three.
 
     Async only, so that it sees the request task end: a client that goes away mid-request
     cancels it, and Django then never closes the response. What was committed is pushed
@@ -208,7 +213,7 @@ class PushAfterResponseMiddleware:
             raise
         finally:
             _held.reset(token)
-        response._resource_closers.append(held.release)
+        _after_close(response, held.release)
         if served:
             # Django may still be working on the request (logging an error response) when
             # the client goes away: the request task is then cancelled and the response
@@ -217,6 +222,22 @@ class PushAfterResponseMiddleware:
             if task is not None:
                 task.add_done_callback(lambda _: held.release())
         return response
+
+
+def _after_close(response: HttpResponseBase, then: Callable[[], None]) -> None:
+    """Call `then` when the response is closed, after what closing it does (its closers and
+    the request_finished signal). Public API only: `close`, replaced on this one response
+    (Django's WSGIHandler hooks a streamed file's `close` the same way), not Django's
+    private `_resource_closers`."""
+    close = response.close
+
+    def closed() -> None:
+        try:
+            close()
+        finally:
+            then()
+
+    response.close = closed  # type: ignore[method-assign]
 
 
 async def _publish(group: str, message: dict[str, Any]) -> None:
