@@ -177,6 +177,8 @@ LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE = envint("LIVEBLOG_RATE_LIMIT_WRITES_PER_M
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the editor's script reads it for its own fetch calls
+# JSON under /api/ (SPEC §6: every response there is JSON), Django's page elsewhere.
+CSRF_FAILURE_VIEW = "liveblog.api.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as UserModel
 from django.db.models import Q
 
 from liveblog.blog import permissions
@@ -182,3 +184,9 @@ def drafts_for_editor(event: Event, user: User) -> list[Post]:
 
 def event_members(event: Event) -> list[Membership]:
     return list(event.memberships.select_related("user").order_by("role", "user__username"))
+
+
+def user_by_username(username: str) -> UserModel | None:
+    """The active user with this username; deactivated accounts are nobody (SPEC §4)."""
+    model = get_user_model()
+    return model._default_manager.filter(**{model.USERNAME_FIELD: username}, is_active=True).first()
