@@ -109,3 +109,11 @@ def _drop_recent_history():
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_document(monkeypatch):
+    """Every response under /api/ that a test receives is checked against /api/schema/."""
+    from tests.api import openapi
+
+    monkeypatch.setattr(Client, "request", openapi.checking_request)

@@ -39,6 +39,8 @@ ERROR_HEADERS = {
     405: {"Allow": {"schema": {"type": "string"}, "required": True}},
     429: {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
 }
+# Operations whose answer has an API address of its own, given in Location.
+LOCATED = {"createEvent", "createPost"}
 LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"}, "required": True}}
 
 
@@ -88,7 +90,7 @@ def _complete(operation: dict[str, Any]) -> None:
             response["description"] = ERROR_DESCRIPTIONS[status]
         if status in ERROR_HEADERS:
             response["headers"] = ERROR_HEADERS[status]
-        if status == 201 or (status == 200 and operation.get("operationId") == "createPost"):
+        if status in (200, 201) and operation["operationId"] in LOCATED:
             response["headers"] = LOCATION
         if status == 304:
             response["description"] = "Not modified since the ETag or date given"
@@ -152,5 +154,6 @@ def urlpatterns(api: NinjaAPI) -> list[URLPattern | URLResolver]:
         else:
             patterns.append(path(str(pattern.pattern), frame(pattern.callback), name=pattern.name))
     # Last: any other address under /api/ answers a JSON 404, not the site's HTML page.
-    patterns.append(re_path(r"^(?P<path>.*)$", errors.not_found, name="not-found"))
+    # ([\s\S], not `.`: a path may hold a newline, %0A.)
+    patterns.append(re_path(r"^(?P<path>[\s\S]*)\Z", errors.not_found, name="not-found"))
     return patterns

@@ -1,10 +1,13 @@
 import json
 import re
 
+import pytest
 from openapi_spec_validator import validate
 
-from liveblog.api import urls
+from liveblog.api import urls, views
 from liveblog.api.views import api
+from tests.api import openapi
+from tests.api.helpers import url
 
 
 def test_schema_is_a_valid_openapi_document():
@@ -48,3 +51,19 @@ def test_schema_answers_only_reads(db, anonymous):
 
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
+
+
+def test_a_response_the_document_does_not_describe_fails_the_test(event, anonymous, monkeypatch):
+    monkeypatch.setattr(views, "event_payload", lambda event: {"slug": event.slug})
+
+    with pytest.raises(openapi.Undocumented, match="does not match the document"):
+        anonymous.get(url(event.slug))
+
+
+def test_an_undocumented_status_fails_the_test(event, anonymous, monkeypatch):
+    monkeypatch.setattr(views, "event_payload", lambda event: views.JsonResponse({}))
+    teapot = views.HttpResponse(status=418)
+    monkeypatch.setattr(views, "JsonResponse", lambda *args, **kwargs: teapot)
+
+    with pytest.raises(openapi.Undocumented, match="does not document this status"):
+        anonymous.get(url(event.slug))
