@@ -44,6 +44,26 @@ LOCATED = {"createEvent", "createPost"}
 LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"}, "required": True}}
 
 
+# The document itself (ninja serves it outside the operations, so it describes it here).
+SCHEMA_PATH = {
+    "get": {
+        "operationId": "getSchema",
+        "summary": "This document",
+        "responses": {
+            "200": {
+                "description": "The OpenAPI 3.1 description of this API",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "405": {
+                "description": ERROR_DESCRIPTIONS[405],
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "headers": ERROR_HEADERS[405],
+            },
+        },
+    }
+}
+
+
 class JsonParser(Parser):
     """The body is read as JSON whatever its Content-Type says (`curl -d` sends form
     encoding by default): SPEC §6 answers anything that is not valid JSON with 400, not 415.
@@ -79,6 +99,8 @@ class LiveblogAPI(NinjaAPI):
             for item in document["paths"].values():
                 for operation in item.values():
                     _complete(operation)
+            schema_path = self.get_root_path({}) + str(self.openapi_url).lstrip("/")
+            document["paths"][schema_path] = SCHEMA_PATH
             self._documents[key] = document
         return self._documents[key]
 

@@ -129,7 +129,7 @@ def events(
     EVENTS,
     operation_id="createEvent",
     summary="Create an event (admins)",
-    response=_answers({201: EventOut}, *WRITE_ERRORS, 409),
+    response=_answers({201: EventOut}, 400, 401, 403, 409, 413, 429),
     **WRITE,
 )
 def event_create(request: HttpRequest, data: EventCreate) -> HttpResponse:
@@ -282,7 +282,7 @@ def post_update(
     POST,
     operation_id="deletePost",
     summary="Remove an entry (its author or an editor)",
-    response=_answers({204: None}, 400, 401, 403, 404, 429),
+    response=_answers({204: None}, 401, 403, 404, 429),
     **WRITE,
 )
 def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
