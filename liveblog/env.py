@@ -55,18 +55,14 @@ def envlist(name: str, default: list[str]) -> list[str]:
 
 
 def envdatabase(name: str, default: str) -> dict[str, Any]:
-    """Under ASGI every request's sync code runs in a thread of its own, so persistent
+    """Django's DATABASES entry for a database URL, as dj-database-url reads it.
+
+    Under ASGI every request's sync code runs in a thread of its own, so persistent
     connections pile up (one per thread: 60-70 per process under 16 concurrent requests in
-    bench/). Connections are closed after each request unless DATABASE_CONN_MAX_AGE says
-    otherwise, and PostgreSQL's go back to the process's idle connections
-    (liveblog/db/postgresql: DATABASE_POOL_IDLE of them, at most DATABASE_POOL_MAX_AGE
-    seconds old) for the next request instead of logging in again."""
+    bench/): connections are closed after each request unless DATABASE_CONN_MAX_AGE says
+    otherwise (settings.py keeps PostgreSQL's idle ones instead)."""
     raw = os.environ.get(name) or default
     max_age = envint("DATABASE_CONN_MAX_AGE", 0)
-    idle = {
-        "idle": envint("DATABASE_POOL_IDLE", 8),
-        "idle_max_age": envint("DATABASE_POOL_MAX_AGE", 300),
-    }
     try:
         config = dj_database_url.parse(raw, conn_max_age=max_age, conn_health_checks=max_age > 0)
     except Exception as exc:
@@ -74,9 +70,6 @@ def envdatabase(name: str, default: str) -> dict[str, Any]:
         raise _bad(name, raw, expected) from None
     if not config.get("ENGINE") or not config.get("NAME"):
         raise _bad(name, raw, "a database URL such as postgres://user@host:5432/db")
-    if config["ENGINE"] == "django.db.backends.postgresql":
-        config["ENGINE"] = "liveblog.db.postgresql"
-        config.setdefault("OPTIONS", {}).update(idle)
     return dict(config)
 
 

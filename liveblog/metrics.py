@@ -1,15 +1,12 @@
 """Prometheus metrics of this process (scrape each process: they are not aggregated here).
+Served at /metrics by liveblog/ops.py; nothing here imports the rest of the project.
 
 The live path is what matters under a breaking-news crowd: how many readers, how long a
 change takes from commit to the readers' sockets, and every place where the fast path was
 not enough (fills from the change log, too-slow readers, resubscriptions).
 """
 
-import hmac
-
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, Histogram
 
 READERS = Gauge("liveblog_readers", "Readers connected to this process", ["event"])
 PUBLISH_TO_SEND = Histogram(
@@ -35,12 +32,3 @@ DB_CONNECTIONS = Counter(
     "Database connections requests got: kept from an earlier request, or opened (a login)",
     ["source"],
 )
-
-
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    token = settings.METRICS_TOKEN
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return HttpResponse("metrics need the METRICS_TOKEN bearer token\n", status=401)
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

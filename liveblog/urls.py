@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from liveblog.metrics import metrics_view
+from liveblog import ops
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("metrics", metrics_view, name="metrics"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("editor/", include("liveblog.editor.urls")),
     path("api/", include("liveblog.api.urls")),
     path("", include("liveblog.reader.urls")),

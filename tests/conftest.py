@@ -70,7 +70,7 @@ def _forget_history_clients():
     """The recent history's asyncio Redis client belongs to one event loop, and every async
     test runs a loop of its own (a server runs one): drop those of finished tests, and let
     a test that points LIVEBLOG_HISTORY_URL elsewhere get a new one."""
-    from liveblog.blog import history
+    from liveblog.live import history
 
     history._loop_clients.clear()
     yield
@@ -109,6 +109,28 @@ def _drop_recent_history():
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def live_event():
+    """An event and an editor of it, committed (for tests that cross threads or loops)."""
+    event = EventFactory()
+    author = MembershipFactory(event=event, role="editor").user
+    return event, author
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What the services pushed to the channel layer, in order."""
+    from liveblog.live import publish
+
+    messages: list[dict] = []
+
+    async def record(group, message):
+        messages.append(message)
+
+    monkeypatch.setattr(publish, "_publish", record)
+    return messages
 
 
 @pytest.fixture(autouse=True)

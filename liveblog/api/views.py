@@ -38,8 +38,8 @@ from liveblog.api.schemas import (
 from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import MAX_BIGINT, Event, Post
 from liveblog.blog.payloads import event_payload, post_payload
-from liveblog.reader import caching
-from liveblog.reader.caching import conditional_event_list, conditional_event_resource
+from liveblog.http import caching
+from liveblog.http.caching import conditional_event_list, conditional_event_resource
 
 api = LiveblogAPI(
     title="Live blog API",

@@ -1,25 +1,165 @@
-"""Django admin. Saves of events and posts go through the services, so an admin's edit is
-logged with a seq and pushed to readers like any other."""
+"""Django admin: a staff view of the domain that writes only through the services.
+
+Every save and delete here calls the service the API and the editor call (an admin is the
+staff actor SPEC §4 lets do everything), so an admin's change is validated by the same
+rules, logged with a seq and pushed to readers like any other. There is no second way in.
+
+A service may still refuse what a form accepted (a rule only it checks, a slug taken by a
+concurrent writer). The admin's POST runs in a transaction: the refusal rolls it back, and
+the page is rendered again from the same POST with the service's errors on the form, so
+the admin never reports a save that did not happen.
+"""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
 
 from liveblog.blog import services
 from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
 
+_REFUSED_ATTR = "_liveblog_admin_refused"
+
+
+class _Refused(Exception):
+    """A service refused the write; raised out of the admin's transaction to roll it back."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """The service's errors next to the fields they name, the others above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages_ in error.message_dict.items():
+        field = name if name in form.fields else None
+        shown = list(form.errors.get(field or NON_FIELD_ERRORS, []))
+        new = [message for message in messages_ if message not in shown]
+        if new:
+            form.add_error(field, new)
+
+
+def _adopt(obj: models.Model, saved: models.Model) -> None:
+    """Make the admin's in-memory object the row a service saved: the admin goes on with
+    `obj` (its inlines, the history entry, the redirect to its page)."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves raise _Refused when a service says no (see the module)."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            # The admin's transaction is rolled back: nothing was saved, nothing is pushed.
+            # The same POST again, now with the service's errors: a form that does not
+            # validate, shown as any other.
+            setattr(request, _REFUSED_ATTR, refused.error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        found: ValidationError | None = getattr(request, _REFUSED_ATTR, None)
+        if found is None:
+            return form
+        error = found
+
+        class Refused(form):  # type: ignore[valid-type,misc]
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
+                _add_errors(self, error)
+                return cleaned
+
+        return Refused
+
+
+# --- events and their members -----------------------------------------------------------
+
+
+class EventForm(forms.ModelForm):
+    """The slug is checked by the services' own rule (URL-safe, not taken), with its words."""
+
+    class Meta:
+        model = Event
+        fields = ["slug", "title", "summary", "status", "starts_at", "ends_at", "timezone", "order"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Left empty, it is made from the title."
+
+    def clean_slug(self) -> str:
+        slug: str = self.cleaned_data["slug"]
+        if slug and slug != self.instance.slug:
+            existing = self.instance if self.instance.pk is not None else None
+            try:
+                services.event_slug_validate(slug=slug, event=existing)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["slug"]) from None
+        return slug
+
+
+class MembershipForm(forms.ModelForm):
+    """A member's role can change, not who the member is: that is a removal and an addition,
+    each through its service."""
+
+    class Meta:
+        model = Membership
+        fields = ["event", "user", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name in ("event", "user"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 1
     autocomplete_fields = ["user"]
 
 
+def _save_members(request: HttpRequest, event: Event, formset: BaseInlineFormSet) -> None:
+    formset.save(commit=False)  # what changed (and the history message); written below
+    try:
+        for membership in formset.deleted_objects:
+            services.membership_remove(actor=request.user, event=event, user=membership.user)
+        changed = [obj for obj, _fields in formset.changed_objects]
+        for membership in [*formset.new_objects, *changed]:
+            services.membership_add(
+                actor=request.user, event=event, user=membership.user, role=membership.role
+            )
+    except ValidationError as exc:
+        raise _Refused(exc) from exc
+
+
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ServiceAdmin):
+    form = EventForm
     list_display = ["title", "slug", "status", "starts_at", "last_seq"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
@@ -28,59 +168,118 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        changes = {name: getattr(obj, name) for name in form.changed_data}
-        changes = {k: v for k, v in changes.items() if k in services.EVENT_FIELDS}
-        if changes:
-            services.event_update(actor=request.user, event=obj, changes=changes)
-        if "slug" in form.changed_data:
-            Event.objects.filter(pk=obj.pk).update(slug=obj.slug)
+        try:
+            if change:
+                fields = (*services.EVENT_FIELDS, "slug")
+                changes = {name: getattr(obj, name) for name in form.changed_data if name in fields}
+                if not changes:
+                    return
+                saved = services.event_update(actor=request.user, event=obj, changes=changes)
+            else:
+                # As POST /api/v1/events/: the admin who creates the event is its editor.
+                saved = services.event_create(
+                    actor=request.user,
+                    title=obj.title,
+                    slug=obj.slug or None,
+                    summary=obj.summary,
+                    timezone_name=obj.timezone,
+                    order=obj.order,
+                    status=obj.status,
+                    starts_at=obj.starts_at,
+                    ends_at=obj.ends_at,
+                )
+        except ValidationError as exc:
+            raise _Refused(exc) from exc
+        _adopt(obj, saved)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Membership:
+            _save_members(request, form.instance, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ServiceAdmin):
+    form = MembershipForm
+    list_display = ["user", "event", "role"]
+    list_filter = ["role"]
+    autocomplete_fields = ["user", "event"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        try:
+            saved = services.membership_add(
+                actor=request.user, event=obj.event, user=obj.user, role=obj.role
+            )
+        except ValidationError as exc:
+            raise _Refused(exc) from exc
+        _adopt(obj, saved)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.membership_remove(actor=request.user, event=obj.event, user=obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("event", "user"):
+            self.delete_model(request, membership)
+
+
+# --- posts ------------------------------------------------------------------------------
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ServiceAdmin):
     list_display = ["__str__", "event", "author", "status", "published_at", "deleted_at"]
     list_filter = ["status", "is_key_event", "is_pinned", "event"]
     search_fields = ["headline", "body"]
     readonly_fields = ["body_html", "created_at", "updated_at", "deleted_at", "deleted_by"]
     raw_id_fields = ["author"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Post | None = None) -> Any:
+        # An entry stays in its event and with its author: post_update changes neither.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "event", "author"] if obj is not None else fields
+
     def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
         try:
             if change:
                 fields = [f for f in form.changed_data if f in services.POST_FIELDS]
+                if not fields:
+                    return
                 changes = {name: getattr(obj, name) for name in fields}
-                services.post_update(actor=request.user, post=obj, changes=changes)
+                saved = services.post_update(actor=request.user, post=obj, changes=changes)
             else:
-                post, _ = services.post_publish(
-                    event=obj.event,
-                    author=obj.author,
-                    body=obj.body,
-                    headline=obj.headline,
-                    published_at=obj.published_at,
-                    is_key_event=obj.is_key_event,
-                    is_pinned=obj.is_pinned,
-                    status=obj.status,
-                )
-                obj.pk = post.pk
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, f"Not saved: {exc}")
+                saved = self._publish(obj)
+        except ValidationError as exc:
+            raise _Refused(exc) from exc
+        _adopt(obj, saved)
+
+    @staticmethod
+    def _publish(obj: Post) -> Post:
+        try:
+            post, _created = services.post_publish(
+                event=obj.event,
+                author=obj.author,
+                body=obj.body,
+                headline=obj.headline,
+                published_at=obj.published_at,
+                is_key_event=obj.is_key_event,
+                is_pinned=obj.is_pinned,
+                status=obj.status,
+            )
+        except PermissionDenied as exc:  # the author chosen may not publish in that event
+            raise ValidationError({"author": [str(exc)]}) from None
+        return post
 
     def delete_model(self, request: HttpRequest, obj: Post) -> None:
+        # Removed for readers, kept for the audit trail (the row stays, with deleted_at).
         services.post_delete(actor=request.user, post=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
-        for post in queryset:
+        for post in queryset.select_related("event"):
             services.post_delete(actor=request.user, post=post)
 
 
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "event", "role"]
-    list_filter = ["role"]
-    autocomplete_fields = ["user", "event"]
+# --- the audit trail and tokens ---------------------------------------------------------
 
 
 @admin.register(Change)
@@ -101,15 +300,28 @@ class ChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ServiceAdmin):
+    """Tokens are issued and revoked, never edited: a token handed to another user, or
+    renamed, is a different credential (issue a new one)."""
+
     list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
     fields = ["user", "name"]
     autocomplete_fields = ["user"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        token, key = ApiToken.issue(user=obj.user, name=obj.name)
-        obj.pk = token.pk
+        try:
+            token, key = services.token_create(user=obj.user, name=obj.name)
+        except ValidationError as exc:
+            raise _Refused(exc) from exc
+        _adopt(obj, token)
         messages.warning(request, f"Token created. Copy it now, it is not shown again: {key}")
+
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        services.token_revoke(actor=request.user, token=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            services.token_revoke(actor=request.user, token=token)

@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from liveblog.live import protocol
+
 # PostgreSQL's bigint: a larger id or seq in a request is "not found" or bad input, never a
 # database error.
 MAX_BIGINT = 2**63 - 1
@@ -187,10 +189,10 @@ class Change(models.Model):
     """One reader-visible change. `payload` is the exact live message sent for it (SPEC §7)."""
 
     class Kind(models.TextChoices):
-        POST_CREATED = "post.created"
-        POST_UPDATED = "post.updated"
-        POST_DELETED = "post.deleted"
-        EVENT_UPDATED = "event.updated"
+        POST_CREATED = protocol.POST_CREATED
+        POST_UPDATED = protocol.POST_UPDATED
+        POST_DELETED = protocol.POST_DELETED
+        EVENT_UPDATED = protocol.EVENT_UPDATED
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="changes")
     seq = models.PositiveBigIntegerField()

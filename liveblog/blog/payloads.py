@@ -56,8 +56,8 @@ def post_payload(post: Post) -> dict[str, Any]:
 
 def post_fragment(post: Post) -> str:
     """The entry as readers see it; the page includes the same template."""
-    return render_to_string("reader/_post.html", {"post": post, "event": post.event}).strip()
+    return render_to_string("blog/_post.html", {"post": post, "event": post.event}).strip()
 
 
 def event_fragment(event: Event) -> str:
-    return render_to_string("reader/_event_header.html", {"event": event}).strip()
+    return render_to_string("blog/_event_header.html", {"event": event}).strip()

@@ -4,7 +4,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
@@ -51,6 +51,15 @@ class Cursor:
 class Page:
     posts: list[Post]
     next_cursor: Cursor | None
+
+
+def user_by_username(username: str) -> UserModel | None:
+    """The active account with this login name, or None: the one rule every lookup of a
+    person by name uses (adding a member, issuing a token). A deactivated account is as
+    good as gone (SPEC §4)."""
+    model = get_user_model()
+    users = model._default_manager.filter(**{model.USERNAME_FIELD: username, "is_active": True})
+    return cast(UserModel | None, users.first())
 
 
 def event_by_slug(slug: str) -> Event | None:
@@ -184,9 +193,3 @@ def drafts_for_editor(event: Event, user: User) -> list[Post]:
 
 def event_members(event: Event) -> list[Membership]:
     return list(event.memberships.select_related("user").order_by("role", "user__username"))
-
-
-def user_by_username(username: str) -> UserModel | None:
-    """The active user with this username; deactivated accounts are nobody (SPEC §4)."""
-    model = get_user_model()
-    return model._default_manager.filter(**{model.USERNAME_FIELD: username}, is_active=True).first()

@@ -1,5 +1,5 @@
 """Every write to the domain. Each service checks permissions, validates, writes the change
-log in the same transaction, and leaves the live push to broadcast (after commit).
+log in the same transaction, and leaves the live push to live.publish (after commit).
 
 Services raise django's PermissionDenied and ValidationError (with field names), and
 Conflict when a unique thing is already taken.
@@ -16,11 +16,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import broadcast, permissions
+from liveblog.blog import permissions
 from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, validate_timezone
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
+from liveblog.live import protocol, publish
 
 
 class Conflict(ValidationError):
@@ -60,17 +61,14 @@ def _next_seq(event: Event) -> int:
 
 def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = None) -> Change:
     seq = _next_seq(event)
-    payload: dict[str, Any] = {"type": kind, "seq": seq}
     if kind == Change.Kind.EVENT_UPDATED:
-        payload["event"] = event_payload(event)
-        payload["html"] = event_fragment(event)
+        payload = protocol.change(kind, seq, event=event_payload(event), html=event_fragment(event))
     elif kind == Change.Kind.POST_DELETED:
         assert post is not None
-        payload["post"] = {"id": post.pk}
+        payload = protocol.change(kind, seq, post={"id": post.pk})
     else:
         assert post is not None
-        payload["post"] = post_payload(post)
-        payload["html"] = post_fragment(post)
+        payload = protocol.change(kind, seq, post=post_payload(post), html=post_fragment(post))
     change = Change.objects.create(
         event=event,
         seq=seq,
@@ -79,12 +77,14 @@ def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = 
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    broadcast.send_change_on_commit(event=event, payload=payload)
+    publish.send_change_on_commit(event=event, payload=payload)
     return change
 
 
 # --- events -----------------------------------------------------------------------------
 
+# What an event's editors may change (SPEC §4 "change event status/details"). The slug is
+# not among them: event_update takes it from admins only.
 EVENT_FIELDS = ("title", "summary", "status", "timezone", "order", "starts_at", "ends_at")
 
 
@@ -96,6 +96,22 @@ def _unique_slug(title: str) -> str:
     return slug
 
 
+def event_slug_validate(*, slug: str, event: Event | None = None) -> None:
+    """Raise unless `slug` may be the address of `event` (of a new event when None): URL-safe
+    (SPEC §3: the model field's rules, letters, digits, `-` and `_`, at most its length),
+    ValidationError; used by another event, Conflict. The admin's event form asks this too,
+    so it refuses what the services would, with the same words."""
+    try:
+        Event._meta.get_field("slug").clean(slug, event)
+    except ValidationError as exc:
+        raise ValidationError({"slug": exc.messages}) from None
+    taken = Event.objects.filter(slug=slug)
+    if event is not None and event.pk is not None:
+        taken = taken.exclude(pk=event.pk)
+    if taken.exists():
+        raise Conflict({"slug": [f"The slug {slug!r} is already in use."]})
+
+
 def _clean_event(event: Event) -> None:
     try:
         event.full_clean(exclude=["slug"] if event.pk else None, validate_unique=False)
@@ -103,6 +119,15 @@ def _clean_event(event: Event) -> None:
         raise ValidationError(exc.message_dict) from None
     if event.starts_at and event.ends_at and event.ends_at < event.starts_at:
         raise ValidationError({"ends_at": ["The end must not be before the start."]})
+
+
+def _save_event(event: Event) -> None:
+    """Save, with a slug taken by a concurrent writer since it was checked as a Conflict."""
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        raise Conflict({"slug": [f"The slug {event.slug!r} is already in use."]}) from None
 
 
 @transaction.atomic
@@ -118,10 +143,13 @@ def event_create(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
 ) -> Event:
+    """Create an event (admins only). Its creator becomes its editor whichever way in (the
+    API, the admin, a command): the members list names who runs the event, and the creator
+    keeps that role if they later stop being staff."""
     if not permissions.can_create_event(actor):
         raise PermissionDenied("Only admins can create events.")
-    if slug and Event.objects.filter(slug=slug).exists():
-        raise Conflict({"slug": [f"The slug {slug!r} is already in use."]})
+    if slug:
+        event_slug_validate(slug=slug)
     event = Event(
         title=title,
         slug=slug or _unique_slug(title),
@@ -133,23 +161,45 @@ def event_create(
         ends_at=ends_at,
     )
     _clean_event(event)
-    try:
-        with transaction.atomic():
-            event.save()
-    except IntegrityError:
-        raise Conflict({"slug": [f"The slug {event.slug!r} is already in use."]}) from None
+    _save_event(event)
     Membership.objects.create(event=event, user=_person(actor), role=Membership.Role.EDITOR)
     return event
 
 
 @transaction.atomic
 def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Event:
+    """Change an event's EVENT_FIELDS (its editors and admins) or its `slug` (admins only),
+    logged as `event.updated` with the event as it is now and pushed after commit.
+
+    Why the slug is admin-only, although SPEC §4 lets editors "change event status/details":
+    the slug is not a detail but the event's public address (SPEC §5 and §7). Every shared
+    link and permalink, feed subscription, embed on another site and open reader page uses
+    it, and after a rename the old address answers 404 (no redirect is kept). Breaking all
+    of those is a site-wide decision, as choosing the address is when an event is created,
+    which SPEC §4 leaves to admins; the API's PATCH (editors) never took a slug either.
+
+    What a rename does to readers: the pages and the API look the event up by slug on every
+    request, and their ETags and render cache are keyed by the URL, so the old slug is a 404
+    and the new one answers at once (a CDN may serve its copy of the old page for
+    liveblog.http.caching.SHARED_MAX_AGE seconds). Readers connected by the old slug keep
+    their connection, since the live hub is keyed by event id, and get this change with the
+    new `url`. Their page still holds the old addresses (socket, `/changes/`, older
+    entries): once a hub's slug cache has expired (live.hub.SLUG_TTL) a reconnect by the
+    old slug is refused as not found, and they must load the page at its new address.
+    Until then a process that looked the old slug up still accepts sockets by it, and one
+    that cached the new slug as unknown still refuses it.
+    """
     if not permissions.can_manage_event(actor, event):
         raise PermissionDenied("Only the event's editors can change it.")
-    unknown = set(changes) - set(EVENT_FIELDS)
+    unknown = set(changes) - {*EVENT_FIELDS, "slug"}
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    if "slug" in changes and not permissions.is_admin(actor):
+        raise PermissionDenied("Only admins can change an event's address (its slug).")
     event = Event.objects.select_for_update().get(pk=event.pk)
+    renamed = "slug" in changes and changes["slug"] != event.slug
+    if renamed:
+        event_slug_validate(slug=changes["slug"], event=event)
     for name, value in changes.items():
         setattr(event, name, value)
     now = timezone.now()
@@ -158,13 +208,17 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     if changes.get("status") == Event.Status.ENDED and not event.ends_at:
         event.ends_at = now
     _clean_event(event)
-    event.save()
+    if renamed:
+        _save_event(event)
+    else:
+        event.save()  # nothing unique changes: no savepoint
     _record(event=event, kind=Change.Kind.EVENT_UPDATED, actor=actor)
     return event
 
 
 @transaction.atomic
 def membership_add(*, actor: User, event: Event, user: User, role: str) -> Membership:
+    """Make `user` a member of `event` in `role`, or change the role of a member."""
     if not permissions.can_manage_event(actor, event):
         raise PermissionDenied("Only the event's editors can manage its members.")
     if role not in Membership.Role.values:
@@ -173,6 +227,15 @@ def membership_add(*, actor: User, event: Event, user: User, role: str) -> Membe
         event=event, user=_person(user), defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, event: Event, user: User) -> None:
+    """End `user`'s membership of `event` (nothing to do if there is none). Permissions are
+    read per request, so the access ends with the next one (SPEC §4)."""
+    if not permissions.can_manage_event(actor, event):
+        raise PermissionDenied("Only the event's editors can manage its members.")
+    Membership.objects.filter(event=event, user=_person(user)).delete()
 
 
 # --- posts ------------------------------------------------------------------------------
@@ -320,20 +383,41 @@ def post_delete(*, actor: User, post: Post) -> None:
 # --- tokens -----------------------------------------------------------------------------
 
 
+def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a bearer token for `user`: the stored token (its hash and prefix) and the key.
+    The key itself is not stored: whoever asked must show it now, once. A deactivated
+    account gets none: it would be refused at once (SPEC §4), as by selectors.user_by_username."""
+    person = _person(user)
+    if not person.is_active:
+        raise ValidationError({"user": ["This account is deactivated."]})
+    return ApiToken.issue(user=person, name=name)
+
+
 def token_issue(*, user: User, name: str = "") -> str:
-    """Create a bearer token and return the key; it is not stored and cannot be shown again."""
-    _token, key = ApiToken.issue(user=_person(user), name=name)
+    """token_create's key alone, for scripts (`issue_token`) and API clients."""
+    _token, key = token_create(user=user, name=name)
     return key
+
+
+def token_revoke(*, actor: User, token: ApiToken) -> None:
+    """Delete a token (admins, or its owner): requests bearing it are refused from now on."""
+    if not (permissions.is_admin(actor) or (actor.is_authenticated and actor.pk == token.user_id)):
+        raise PermissionDenied("Only admins and its owner can revoke a token.")
+    ApiToken.objects.filter(pk=token.pk).delete()
 
 
 __all__ = [
     "Conflict",
     "event_create",
+    "event_slug_validate",
     "event_update",
     "membership_add",
+    "membership_remove",
     "post_delete",
     "post_publish",
     "post_update",
+    "token_create",
     "token_issue",
+    "token_revoke",
     "validate_timezone",
 ]

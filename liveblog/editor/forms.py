@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from liveblog.blog import selectors
 from liveblog.blog.models import Event, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
@@ -174,7 +175,7 @@ class MemberForm(forms.Form):
 
     def clean_username(self) -> AbstractBaseUser:
         username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        user = selectors.user_by_username(username)
         if user is None:
             raise ValidationError("No active user has this username.")
         return user

@@ -23,7 +23,8 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from liveblog.blog import selectors
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import author_payload
-from liveblog.reader import caching, summaries
+from liveblog.http import caching
+from liveblog.reader import summaries
 
 FEED_SIZE = 200
 

@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 
 from liveblog.blog.models import Post
 from liveblog.blog.payloads import author_payload, post_fragment
-from liveblog.reader.caching import release
+from liveblog.http.caching import release
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _key(post: Post) -> str:
 
 
 def rendered(posts: Sequence[Post]) -> list[SafeString]:
-    """The entries' HTML (reader/_post.html, as in live frames), from the cache where it has
+    """The entries' HTML (blog/_post.html, as in live frames), from the cache where it has
     them (one read), rendered and kept otherwise. A cache that does not answer costs renders."""
     keys = [_key(post) for post in posts]
     try:

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib.sitemaps import Sitemap
 
 from liveblog.blog.models import Event, Post
-from liveblog.reader import caching
+from liveblog.http import caching
 
 
 class EventSitemap(Sitemap):

@@ -1,14 +1,14 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from liveblog.reader import caching, feeds, views
+from liveblog.http import caching
+from liveblog.reader import feeds, views
 from liveblog.reader.sitemaps import SITEMAPS
 
 app_name = "reader"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots"),
     path(
         "sitemap.xml",

@@ -1,19 +1,15 @@
 """What the public sees. Each view parses its input, calls selectors and renders.
 
 The pages are the same for every reader (no session, no CSRF token), so a CDN may share
-them: see caching.py for how they stay fresh.
+them: see liveblog/http/caching.py for how they stay fresh.
 """
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from csp.decorators import csp_replace
 from django.core.exceptions import BadRequest
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -25,7 +21,8 @@ from django.views.decorators.http import require_safe
 
 from liveblog.blog import selectors
 from liveblog.blog.models import MAX_BIGINT, Event
-from liveblog.reader import caching, structured_data, summaries
+from liveblog.http import caching
+from liveblog.reader import structured_data, summaries
 
 logger = logging.getLogger(__name__)
 
@@ -233,32 +230,3 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         f"Sitemap: {sitemap}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
-
-
-def _database_ok() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        return cursor.fetchone() == (1,)
-
-
-async def healthz(request: HttpRequest) -> HttpResponse:
-    checks: dict[str, str] = {}
-    try:
-        ok = await asyncio.wait_for(sync_to_async(_database_ok)(), timeout=3)
-        checks["database"] = "ok" if ok else "error"
-    except Exception as exc:
-        logger.warning("healthz: database check failed: %s", exc)
-        checks["database"] = "error"
-    try:
-        layer = get_channel_layer()
-        assert layer is not None
-        await asyncio.wait_for(layer.group_send("healthz", {"type": "healthz.ping"}), timeout=3)
-        checks["channel_layer"] = "ok"
-    except Exception as exc:
-        logger.warning("healthz: channel layer check failed: %s", exc)
-        checks["channel_layer"] = "error"
-    healthy = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if healthy else "error", **checks}
-    response = JsonResponse(body, status=200 if healthy else 503)
-    response["Cache-Control"] = "no-store"
-    return response

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from liveblog.blog import services
-from liveblog.blog.models import Change, Event, Membership, Post
+from liveblog.blog import selectors, services
+from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
 from tests.factories import EventFactory, MembershipFactory, PostFactory, UserFactory
 
 
@@ -203,6 +203,62 @@ def test_editor_adds_member(event, editor):
     newcomer = UserFactory()
     services.membership_add(actor=editor, event=event, user=newcomer, role="reporter")
     assert Membership.objects.get(event=event, user=newcomer).role == "reporter"
+
+
+def test_admin_renames_event_logged_as_event_updated_and_pushed_after_commit(
+    event, admin, reporter, sent, django_capture_on_commit_callbacks
+):
+    old = event.slug
+    publish(event, reporter)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        renamed = services.event_update(actor=admin, event=event, changes={"slug": "moved"})
+        assert sent == [], "nothing may be pushed before the transaction commits"
+    for callback in callbacks:
+        callback()
+    assert renamed.slug == "moved" and renamed.last_seq == 2
+    [frame] = frames(sent)
+    assert frame["type"] == "event.updated" and frame["seq"] == 2
+    assert frame["event"]["slug"] == "moved" and frame["event"]["url"] == "/events/moved/"
+    assert Change.objects.get(event=event, seq=2).payload == frame
+    assert selectors.event_by_slug(old) is None
+    assert selectors.event_by_slug("moved") == event
+
+
+def test_editor_cannot_change_the_slug(event, editor):
+    with pytest.raises(PermissionDenied):
+        services.event_update(actor=editor, event=event, changes={"slug": "mine-now"})
+    assert Event.objects.get(pk=event.pk).slug == event.slug
+    assert not Change.objects.exists()
+
+
+def test_slug_must_be_url_safe_and_free(event, admin):
+    taken = EventFactory().slug
+    with pytest.raises(services.Conflict) as conflict:
+        services.event_update(actor=admin, event=event, changes={"slug": taken})
+    assert "slug" in conflict.value.message_dict
+    with pytest.raises(ValidationError) as invalid:
+        services.event_update(actor=admin, event=event, changes={"slug": "a/b c"})
+    assert not isinstance(invalid.value, services.Conflict)
+    assert "slug" in invalid.value.message_dict
+    assert Event.objects.get(pk=event.pk).slug == event.slug
+    assert not Change.objects.exists()
+
+
+def test_editor_removes_member_and_reporter_cannot(event, editor, reporter):
+    with pytest.raises(PermissionDenied):
+        services.membership_remove(actor=reporter, event=event, user=editor)
+    services.membership_remove(actor=editor, event=event, user=reporter)
+    assert list(event.memberships.values_list("user_id", flat=True)) == [editor.pk]
+
+
+def test_token_create_returns_the_key_once_and_stores_its_hash(reporter, outsider):
+    token, key = services.token_create(user=reporter, name="ingest")
+    assert token.key_hash == ApiToken.hash(key) and token.prefix == key[:8]
+    with pytest.raises(PermissionDenied):
+        services.token_revoke(actor=outsider, token=token)
+    services.token_revoke(actor=reporter, token=token)
+    assert not ApiToken.objects.exists()
 
 
 def test_saving_a_stale_event_never_moves_last_seq_back(event, reporter):

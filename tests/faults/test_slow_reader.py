@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from liveblog.asgi import application
 from liveblog.blog import services
-from liveblog.reader import consumers
+from liveblog.live import consumer as consumers
 from tests.factories import EventFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from liveblog.blog import payloads, services
-from liveblog.reader import caching, fragments
+from liveblog.http import caching
+from liveblog.reader import fragments
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db

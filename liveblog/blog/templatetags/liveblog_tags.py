@@ -1,7 +1,11 @@
+"""Template filters of the domain's own templates (templates/blog/: an entry, the event's
+header), which the pages, the editor and the live frames all render."""
+
 from datetime import datetime
 
 from django import template
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from liveblog.blog.models import Event
 from liveblog.blog.payloads import author_payload
@@ -43,3 +47,19 @@ def event_date(value: datetime | None, event: Event) -> str:
     if value is None:
         return ""
     return local_format(value, event.tz, "N j, Y")
+
+
+@register.filter
+def zone_label(event: Event) -> str:
+    """'Asia/Shanghai (UTC+08:00)': the zone the page's times are in, with its offset now."""
+    offset = timezone.now().astimezone(event.tz).strftime("%z")
+    place = event.timezone.replace("_", " ")
+    return f"{place} (UTC{offset[:3]}:{offset[3:]})"
+
+
+@register.filter
+def event_datetime(value: datetime | None, event: Event) -> str:
+    """The full date and time in the event's zone, for a `title`: 'Nov. 26, 2026, 10:30 a.m.'."""
+    if value is None:
+        return ""
+    return local_format(value, event.tz, "N j, Y, P")

@@ -1,5 +1,5 @@
 """PostgreSQL through psycopg2, keeping the connections a process has finished with for its
-next requests (ENGINE "liveblog.db.postgresql"; the URL's postgres:// chooses it).
+next requests (ENGINE "liveblog.db.postgresql", which settings.py names for postgres:// URLs).
 
 Why: under ASGI Django runs each request's sync code in a thread of its own, so persistent
 connections (`CONN_MAX_AGE`, one per thread) pile up, and without them every request logs

@@ -6,10 +6,9 @@ stdout lets scripts capture it (`TOKEN=$(python manage.py issue_token alice)`).
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from liveblog.blog import services
+from liveblog.blog import selectors, services
 
 
 class Command(BaseCommand):
@@ -20,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="what the token is for, e.g. 'ingest'")
 
     def handle(self, *args: Any, username: str, name: str, **options: Any) -> None:
-        model = get_user_model()
-        user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+        user = selectors.user_by_username(username)
         if user is None:
-            raise CommandError(f"There is no user {username!r}; create it first (createsuperuser).")
+            raise CommandError(
+                f"There is no active user {username!r}; create it first (createsuperuser)."
+            )
         self.stdout.write(services.token_issue(user=user, name=name))

@@ -15,7 +15,8 @@ from django.http import HttpResponse
 from django.test import AsyncRequestFactory, RequestFactory
 from django.urls import include, path
 
-from liveblog.blog import broadcast, services
+from liveblog.blog import services
+from liveblog.live import publish as live_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +37,7 @@ served = pytest.mark.parametrize("factory", [AsyncRequestFactory, RequestFactory
 
 async def _through_middleware(view, factory=AsyncRequestFactory):
     """Run a sync view as Django does: in a thread, behind the middleware."""
-    middleware = broadcast.PushAfterResponseMiddleware(sync_to_async(view))
+    middleware = live_publish.PushAfterResponseMiddleware(sync_to_async(view))
     return await middleware(factory().post("/"))
 
 
@@ -133,8 +134,8 @@ async def test_an_asgi_request_s_pushes_go_out_on_the_server_s_loop(event, repor
         kept.append(seq)
         assert not published or published[-1][1] < seq, "into the history before the push"
 
-    monkeypatch.setattr(broadcast, "_publish", publish)
-    monkeypatch.setattr(broadcast.history, "arecord", record)
+    monkeypatch.setattr(live_publish, "_publish", publish)
+    monkeypatch.setattr(live_publish.history, "arecord", record)
 
     def view(request):
         for body in ("one", "two", "three"):
@@ -205,13 +206,13 @@ async def test_pushes_cut_short_by_a_stopping_server_are_logged(monkeypatch, cap
     async def record(*args):
         pass
 
-    monkeypatch.setattr(broadcast, "_publish", hung)
-    monkeypatch.setattr(broadcast.history, "arecord", record)
-    held = broadcast._Held(asyncio.get_running_loop())
-    held.add(broadcast._Push(1, 1, {"seq": 7, "frame": "{}"}))
+    monkeypatch.setattr(live_publish, "_publish", hung)
+    monkeypatch.setattr(live_publish.history, "arecord", record)
+    held = live_publish._Held(asyncio.get_running_loop())
+    held.add(live_publish._Push(1, 1, {"seq": 7, "frame": "{}"}))
     held.release()  # on the loop: starts them, does not wait
     await asyncio.sleep(0.05)
-    (task,) = broadcast._sending
+    (task,) = live_publish._sending
     task.cancel()  # what asyncio.run does with what is left when a server stops
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from liveblog.reader.consumers import EventConsumer
+from liveblog.live.consumer import EventConsumer
 
 websocket_urlpatterns = [
     path("ws/events/<slug:slug>/", EventConsumer.as_asgi()),

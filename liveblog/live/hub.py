@@ -13,7 +13,7 @@ PROBE_INTERVAL detects a dead subscription; the hub then drops the layer's conne
 subscribes afresh. Readers therefore converge even when Redis is down for a while.
 
 A reconnecting reader's gap is replayed from the frames this process delivered (memory),
-else from the recent history every publisher keeps in Redis (liveblog/blog/history.py: a
+else from the recent history every publisher keeps in Redis (liveblog/live/history.py: a
 process that just started has no memory yet), else from the change log, read once for a
 storm of readers under the event's lock.
 
@@ -33,9 +33,10 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from liveblog import metrics
-from liveblog.blog import history, selectors
-from liveblog.blog.broadcast import encode_frame, group_for
+from liveblog.blog import selectors
 from liveblog.blog.models import Event
+from liveblog.live import history, protocol
+from liveblog.live.protocol import encode_frame, group_for
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +322,7 @@ class Hub:
     async def _fill(self, event_id: int, seen: int, db_seq: int) -> None:
         logger.info("hub: event %s lagged at seq %s < %s; filling it in", event_id, seen, db_seq)
         if db_seq - seen > settings.LIVEBLOG_CATCHUP_LIMIT:
-            reset = encode_frame({"type": "reset", "seq": db_seq})
+            reset = encode_frame(protocol.reset(db_seq))
             for reader in list(self.readers.get(event_id, ())):
                 reader.deliver(db_seq, reset)
             self.seen[event_id] = db_seq

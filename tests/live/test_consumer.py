@@ -10,7 +10,7 @@ from django.conf import settings
 from liveblog.asgi import application
 from liveblog.blog import services
 from tests.factories import EventFactory, MembershipFactory
-from tests.reader.live import ORIGIN, connect, publish
+from tests.live.client import ORIGIN, connect, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from liveblog.reader import hub as hub_module
+from liveblog.live import hub as hub_module
 
 
 class Reader:

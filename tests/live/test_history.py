@@ -1,4 +1,4 @@
-"""The recent history in Redis (liveblog/blog/history.py) and the live hub's use of it:
+"""The recent history in Redis (liveblog/live/history.py) and the live hub's use of it:
 a process with no memory of an event replays a reader's gap from Redis, not PostgreSQL."""
 
 import json
@@ -11,10 +11,12 @@ from django.db import transaction
 from django.test import AsyncClient
 from prometheus_client import REGISTRY
 
-from liveblog.blog import broadcast, history, services
+from liveblog.blog import services
 from liveblog.blog.models import Change
-from liveblog.reader import hub as hub_module
-from tests.reader.live import connect, publish, publish_now
+from liveblog.live import history
+from liveblog.live import hub as hub_module
+from liveblog.live import publish as live_publish
+from tests.live.client import connect, publish, publish_now
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +114,7 @@ async def test_the_hub_fills_what_the_layer_lost_from_redis(live_event, monkeypa
     event, author = live_event
     reader = await connect(event.slug)
     assert (await reader.receive_json_from(timeout=5))["type"] == "hello"
-    monkeypatch.setattr(broadcast, "_publish", lost)
+    monkeypatch.setattr(live_publish, "_publish", lost)
     _no_log_reads(monkeypatch)
     fills = counted("liveblog_log_fills_total")
     await publish(event, author, "lost one")

@@ -22,9 +22,10 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from liveblog import metrics
-from liveblog.blog.broadcast import encode_frame
 from liveblog.blog.models import Event
-from liveblog.reader.hub import Hub, current_hub
+from liveblog.live import protocol
+from liveblog.live.hub import Hub, current_hub
+from liveblog.live.protocol import encode_frame
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +120,14 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.accept()
-        await self._send_json({"type": "hello", "seq": self.start_seq})
+        await self._send_json(protocol.hello(self.start_seq))
         if since is not None and since != self.start_seq:
             replay = None
             if since < self.start_seq:
                 replay = await hub.changes_between(event_id, since, self.start_seq)
             if replay is None:
                 metrics.CATCH_UPS.labels("reset").inc()
-                await self._send_json({"type": "reset", "seq": self.start_seq})
+                await self._send_json(protocol.reset(self.start_seq))
             else:
                 for frame in replay:
                     await self.send(text_data=frame)

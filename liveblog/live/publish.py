@@ -8,13 +8,12 @@ change log (the live hub's watch, `since` on reconnect, gap detection in the cli
 
 import asyncio
 import concurrent.futures
-import json
 import logging
 import threading
-import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync, markcoroutinefunction, sync_to_async
 from channels.layers import get_channel_layer
@@ -24,32 +23,12 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from liveblog import metrics
-from liveblog.blog import history
-from liveblog.blog.models import Event
+from liveblog.live import history
+from liveblog.live.protocol import group_for, live_message
 
 logger = logging.getLogger(__name__)
 
-LIVE_MESSAGE_TYPE = "live.change"
 PUBLISH_TIMEOUT = 2.0
-
-
-def group_for(event_id: int) -> str:
-    return f"event.{event_id}"
-
-
-def encode_frame(payload: dict[str, Any]) -> str:
-    """The one text encoding of a live frame (SPEC §7), shared by every path to readers."""
-    return json.dumps(payload, separators=(",", ":"))
-
-
-def live_message(event_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": LIVE_MESSAGE_TYPE,
-        "event": event_id,
-        "seq": payload["seq"],
-        "at": time.time(),  # the commit, for the publish-to-send latency metric
-        "frame": encode_frame(payload),
-    }
 
 
 @dataclass(frozen=True)
@@ -165,7 +144,15 @@ async def _push_all(pushes: list[_Push]) -> None:
 _held: ContextVar[_Held | None] = ContextVar("liveblog_held", default=None)
 
 
-def send_change_on_commit(*, event: Event, payload: dict[str, Any]) -> None:
+class Published(Protocol):
+    """What a push needs of the event (the domain's Event): no model is imported here."""
+
+    pk: Any
+    created_at: datetime
+
+
+def send_change_on_commit(*, event: Published, payload: dict[str, Any]) -> None:
+    """Push the change frame `payload` (protocol.change) once the transaction commits."""
     event_id, stamp = event.pk, history.stamp_of(event.created_at)
 
     def committed() -> None:

@@ -1,0 +1,77 @@
+"""The frames of the live protocol (SPEC §7) and their one text encoding.
+
+Every frame a reader receives is built here: `hello` and `reset` by the consumer and the
+hub, changes by the domain's services (stored in the change log as they are built, so a
+replay from the log sends the same frame), and the channel-layer message that carries a
+change between processes. Knows no model: callers pass the public payloads.
+"""
+
+import json
+import time
+from typing import Any
+
+# The channel-layer message type the hub receives changes as.
+LIVE_MESSAGE_TYPE = "live.change"
+
+POST_CREATED = "post.created"
+POST_UPDATED = "post.updated"
+POST_DELETED = "post.deleted"
+EVENT_UPDATED = "event.updated"
+CHANGE_TYPES = (POST_CREATED, POST_UPDATED, POST_DELETED, EVENT_UPDATED)
+
+
+def group_for(event_id: int) -> str:
+    """The channel-layer group of an event's changes (one subscription per process)."""
+    return f"event.{event_id}"
+
+
+def encode_frame(payload: dict[str, Any]) -> str:
+    """The one text encoding of a live frame, shared by every path to readers."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def hello(seq: int) -> dict[str, Any]:
+    """The first frame: the event's last seq when the connection joined."""
+    return {"type": "hello", "seq": seq}
+
+
+def reset(seq: int) -> dict[str, Any]:
+    """Too much is missing (or `since` is ahead): the client reloads the page."""
+    return {"type": "reset", "seq": seq}
+
+
+def change(
+    kind: str,
+    seq: int,
+    *,
+    post: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+    html: str | None = None,
+) -> dict[str, Any]:
+    """A change frame: `post.*` with the post's payload (`post.deleted`: its id alone) or
+    `event.updated` with the event's, and the rendered fragment where readers show one."""
+    if kind not in CHANGE_TYPES:
+        raise ValueError(f"{kind!r} is not a change type of the live protocol")
+    frame: dict[str, Any] = {"type": kind, "seq": seq}
+    if kind == EVENT_UPDATED:
+        frame["event"] = event
+    elif kind == POST_DELETED:
+        assert post is not None
+        frame["post"] = {"id": post["id"]}
+    else:
+        frame["post"] = post
+    if html is not None and kind != POST_DELETED:
+        frame["html"] = html
+    return frame
+
+
+def live_message(event_id: int, frame: dict[str, Any]) -> dict[str, Any]:
+    """A committed change on the channel layer: the frame is encoded once, here, and every
+    process forwards the text as it is."""
+    return {
+        "type": LIVE_MESSAGE_TYPE,
+        "event": event_id,
+        "seq": frame["seq"],
+        "at": time.time(),  # the commit, for the publish-to-send latency metric
+        "frame": encode_frame(frame),
+    }
