@@ -148,6 +148,15 @@ def _general_message(error: Mapping[str, Any]) -> str:
     return _message(error)
 
 
+# ninja's own HttpErrors (AuthorizationError, Throttled, …) by status, should one be raised.
+_HTTP_ERROR_CODES = {
+    403: "permission_denied",
+    404: "not_found",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
 def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
     """The ApiError for any exception; unexpected ones become a logged 500."""
     if isinstance(exc, ApiError):
@@ -163,7 +172,8 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
             return exc.__cause__
         if exc.status_code == 400:
             return malformed_json()
-        return ApiError(exc.status_code, "error", str(exc))
+        code = _HTTP_ERROR_CODES.get(exc.status_code, "error")
+        return ApiError(exc.status_code, code, str(exc))
     if isinstance(exc, Http404):
         return ApiError(404, "not_found", str(exc) or "Not found.")
     if isinstance(exc, PermissionDenied):
