@@ -1,11 +1,15 @@
 import json
 import re
+from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
 
-from liveblog.api import urls, views
+from liveblog.api import schemas, urls, views
 from liveblog.api.views import api
+from liveblog.blog import services
+from liveblog.blog.models import Change, Event, Membership, Post, max_length
+from liveblog.editor import forms
 from tests.api import openapi
 from tests.api.helpers import url
 
@@ -67,3 +71,32 @@ def test_an_undocumented_status_fails_the_test(event, anonymous, monkeypatch):
 
     with pytest.raises(openapi.Undocumented, match="does not document this status"):
         anonymous.get(url(event.slug))
+
+
+def test_patch_bodies_take_their_fields_from_the_services():
+    assert set(schemas.EventUpdate.model_fields) == set(services.EVENT_FIELDS)
+    assert set(schemas.PostUpdate.model_fields) == set(services.POST_FIELDS)
+
+
+def test_no_choice_or_limit_is_written_again_in_the_api_or_the_forms(settings):
+    """They are read from the models' TextChoices and fields and from settings."""
+    sources = [*Path(views.__file__).parent.glob("*.py"), Path(forms.__file__)]
+    text = "\n".join(path.read_text() for path in sources)
+    for choices in (Event.Status, Event.Order, Post.Status, Membership.Role, Change.Kind):
+        for value in choices.values:
+            assert f'"{value}"' not in text, value
+    limits = {
+        settings.LIVEBLOG_MAX_BODY_CHARS,
+        settings.LIVEBLOG_MAX_HEADLINE_CHARS,
+        max_length(Event, "title"),
+        max_length(Event, "summary"),
+    }
+    for limit in limits:
+        assert not re.search(rf"\b({limit}|{limit:_})\b", text), limit
+
+
+def test_an_unknown_field_is_named_as_such(event, reporter, api_for):
+    response = api_for(reporter).post(url(event.slug, "posts"), {"body": "x", "author": "me"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"author": ["Unknown field."]}
