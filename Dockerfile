@@ -21,4 +21,6 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
 CMD ["uvicorn", "liveblog.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", \
      "--ws-per-message-deflate", "false", "--lifespan", "off", "--backlog", "4096", \
-     "--proxy-headers", "--forwarded-allow-ips", "*", "--no-access-log"]
+     "--proxy-headers", "--no-access-log"]
+# --proxy-headers believes X-Forwarded-For only from FORWARDED_ALLOW_IPS (uvicorn's variable;
+# default 127.0.0.1): set it to the proxy's address, never to '*'.

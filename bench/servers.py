@@ -76,6 +76,7 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "CHANNEL_PREFIX": "liveblog-bench",
         "LOG_LEVEL": "WARNING",
+        "METRICS_PUBLIC": "1",  # the bench reads each process's catch-up counters
     }
 
 

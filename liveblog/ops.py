@@ -53,4 +53,10 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("metrics need the METRICS_TOKEN bearer token\n", status=401)
+    elif not settings.METRICS_PUBLIC:
+        return HttpResponse(
+            "metrics are closed: set METRICS_TOKEN (scrapers send it as a bearer token), or"
+            " METRICS_PUBLIC=1 where only an internal network reaches /metrics\n",
+            status=403,
+        )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ With no DATABASE_URL / REDIS_URL the project runs embedded (SQLite, in-memory ch
 layer, one process): that is `make run`'s development default and nothing more.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "channels",
+    "axes",
     "liveblog.blog",
     "liveblog.reader",
     "liveblog.editor",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # a locked-out login answers 429 (AXES_* below)
     # Last, and sync only: the chain runs in the request's thread (liveblog/middleware.py).
     "liveblog.middleware.SyncChain",
 ]
@@ -141,6 +144,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Logins (the editor's and the admin's) are throttled by django-axes: after
+# AXES_FAILURE_LIMIT failures from one address, or for one account from anywhere, further
+# attempts answer 429 for AXES_COOLOFF_TIME; an admin unlocks sooner (admin: Axes > Access
+# attempts, or `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address as the server already resolved it: only the trusted proxy's
+# X-Forwarded-For counts (uvicorn's FORWARDED_ALLOW_IPS), never one a client sends.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
 LOGIN_URL = "editor:login"
 LOGIN_REDIRECT_URL = "editor:home"
 LOGOUT_REDIRECT_URL = "reader:home"
@@ -199,14 +219,15 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
-    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+    # Secure whatever SECURE_SSL_REDIRECT says: behind a TLS proxy that does the redirect
+    # itself the cookies must still never travel over plain HTTP. Only their own variables
+    # turn it off (plain HTTP on a test machine). Nothing is silenced: `check --deploy`
+    # warns about whatever production would really run without.
+    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if not SECURE_SSL_REDIRECT:
-        # Plain HTTP behind a TLS-terminating proxy or in tests: the operator chose this.
-        SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W012", "security.W016"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -221,8 +242,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# /metrics (Prometheus): open unless METRICS_TOKEN is set; block it at the edge in production.
+# /metrics (Prometheus): with METRICS_TOKEN set, scrapers send it as a bearer token. Without
+# one it is open only in development, or where METRICS_PUBLIC=1 says /metrics is reachable
+# from an internal network alone; the shipped nginx never forwards it.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+METRICS_PUBLIC = envbool("METRICS_PUBLIC", DEBUG)
 
 LOG_FORMAT = envstr("LOG_FORMAT", "plain")
 if LOG_FORMAT not in ("plain", "json"):

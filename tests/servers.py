@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 UVICORN = [sys.executable, "-m", "uvicorn", "liveblog.asgi:application", "--host", "127.0.0.1",
            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
            "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log"]  # fmt: skip
-# The rest of docker-compose.yml's command, for processes behind a proxy (tests/deploy).
-BEHIND_PROXY = ["--backlog", "4096", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# The rest of docker-compose.yml's command, for processes behind a proxy (tests/deploy). The
+# proxy uvicorn believes is FORWARDED_ALLOW_IPS (environment), never every client.
+BEHIND_PROXY = ["--backlog", "4096", "--proxy-headers"]
 
 
 _handed_out: set[int] = set()

@@ -50,3 +50,19 @@ def test_metrics_token_is_required_when_set(settings):
     response = Client().get("/metrics", headers={"Authorization": "Bearer s3cret"})
     assert response.status_code == 200
     assert b"liveblog_readers" in response.content
+
+
+def test_metrics_are_closed_in_production_without_a_token(settings):
+    """Issue 14, reproduction 6: with DEBUG=0 and no METRICS_TOKEN, /metrics was public."""
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = False
+    response = Client().get("/metrics")
+    assert response.status_code == 403
+    assert b"METRICS_TOKEN" in response.content
+    assert b"liveblog_readers" not in response.content
+
+
+def test_metrics_can_be_opened_for_an_internal_network(settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = True
+    assert b"liveblog_readers" in Client().get("/metrics").content

@@ -95,3 +95,43 @@ def test_channel_layer_can_shard_over_several_redis_servers():
     assert result.stdout.split() == ["redis://127.0.0.2:6379/0", "redis://127.0.0.3:6379/0"]
     bad = manage("check", **{**env, "CHANNEL_REDIS_URLS": "127.0.0.2:6379"})
     assert bad.returncode != 0 and "CHANNEL_REDIS_URLS=" in bad.stderr
+
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50)}
+
+
+@pytest.mark.parametrize("redirect", ["1", "0"])
+def test_production_cookies_are_secure_whether_or_not_django_redirects(redirect):
+    """Behind a TLS proxy that redirects itself (SECURE_SSL_REDIRECT=0), the session and CSRF
+    cookies must still never travel over plain HTTP (issue 14, reproduction 5)."""
+    shown = settings_print(
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE",
+        **PRODUCTION,
+        SECURE_SSL_REDIRECT=redirect,
+    )
+    assert shown.split() == ["True", "True"]
+
+
+def test_cookies_go_over_plain_http_only_when_their_own_variables_say_so():
+    shown = settings_print(
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE",
+        **PRODUCTION,
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+    )
+    assert shown.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("redirect", ["1", "0"])
+def test_no_system_check_is_ever_silenced(redirect):
+    """`check --deploy` is clean because the settings are, not because warnings are hidden."""
+    shown = settings_print("s.SILENCED_SYSTEM_CHECKS", **PRODUCTION, SECURE_SSL_REDIRECT=redirect)
+    assert shown == "[]"
+    result = manage("check", "--deploy", **PRODUCTION, SECURE_SSL_REDIRECT=redirect)
+    assert "(0 silenced)" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_metrics_are_open_only_in_development_unless_said_so():
+    assert settings_print("s.METRICS_PUBLIC") == "True"  # DEBUG=1: make run
+    assert settings_print("s.METRICS_PUBLIC", **PRODUCTION) == "False"
+    assert settings_print("s.METRICS_PUBLIC", **PRODUCTION, METRICS_PUBLIC="1") == "True"

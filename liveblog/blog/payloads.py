@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
 
 from liveblog.blog.models import Event, Post
+from liveblog.blog.text import clean_text
 
 
 def iso(value: Any) -> str | None:
@@ -17,8 +18,10 @@ def iso(value: Any) -> str | None:
 
 
 def author_payload(user: AbstractBaseUser) -> dict[str, str]:
-    username = user.get_username()
-    display = getattr(user, "get_full_name", lambda: "")() or username
+    # Names come from the admin or a command, not through the services: cleaned here, where
+    # every output (pages, feed, JSON-LD, API, live frames) reads them.
+    username = clean_text(user.get_username())
+    display = clean_text(getattr(user, "get_full_name", lambda: "")()) or username
     return {"username": username, "display_name": display}
 
 

@@ -6,7 +6,7 @@ Conflict when a unique thing is already taken.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, vali
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
+from liveblog.blog.text import clean_text
 from liveblog.live import protocol, publish
 
 
@@ -33,6 +34,20 @@ def _person(user: User) -> UserModel:
     if not isinstance(user, UserModel):
         raise PermissionDenied("Log in first.")
     return user
+
+
+# --- input --------------------------------------------------------------------------------
+
+# The free-text fields of events and posts: cleaned of control characters on the way in,
+# whichever way they come (API, editor, admin), so no output ever has to cope with them.
+TEXT_FIELDS = ("title", "summary", "headline", "body")
+
+
+def _cleaned(changes: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        name: clean_text(value) if name in names and isinstance(value, str) else value
+        for name, value in changes.items()
+    }
 
 
 # --- the change log ---------------------------------------------------------------------
@@ -59,7 +74,11 @@ def _next_seq(event: Event) -> int:
     return event.last_seq
 
 
-def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = None) -> Change:
+def _record(
+    *, event: Event, kind: str, actor: User | None, post: Post | None = None, new: bool = False
+) -> Change:
+    """Log a change readers see with the event's next seq, and push it after commit. `new`:
+    the post has no earlier change (just created), so there is nothing to retell."""
     seq = _next_seq(event)
     if kind == Change.Kind.EVENT_UPDATED:
         payload = protocol.change(kind, seq, event=event_payload(event), html=event_fragment(event))
@@ -77,8 +96,29 @@ def _record(*, event: Event, kind: str, actor: User | None, post: Post | None = 
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    publish.send_change_on_commit(event=event, payload=payload)
+    retold = _retell(post, payload) if post is not None and not new else []
+    publish.send_change_on_commit(event=event, payload=payload, replaces=retold)
     return change
+
+
+def _retell(post: Post, now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rewrite the post's earlier frames in the change log to what is true now (SPEC §7:
+    a removed entry is replayed as `post.deleted`, a corrected one with its current text;
+    removed or replaced text is never sent again). In the writing transaction, under the
+    event's row lock, so the log is always right; the frames are returned for the caches
+    that keep frames (live.history in Redis, each hub's memory). The row's `kind` stays:
+    what happened at that seq, for the audit trail."""
+    earlier = list(
+        Change.objects.filter(post=post, seq__lt=now["seq"])
+        .exclude(kind=Change.Kind.POST_DELETED)
+        .only("id", "seq", "kind", "payload")
+    )
+    for row in earlier:
+        # Told from what happened at that seq (`kind`): a frame an unpublish retold as
+        # removed carries the current text again once the entry is back.
+        row.payload = protocol.retold({**row.payload, "type": row.kind}, now)
+    Change.objects.bulk_update(earlier, ["payload"])
+    return [row.payload for row in earlier]
 
 
 # --- events -----------------------------------------------------------------------------
@@ -148,6 +188,7 @@ def event_create(
     keeps that role if they later stop being staff."""
     if not permissions.can_create_event(actor):
         raise PermissionDenied("Only admins can create events.")
+    title, summary = clean_text(title), clean_text(summary)
     if slug:
         event_slug_validate(slug=slug)
     event = Event(
@@ -200,7 +241,7 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     renamed = "slug" in changes and changes["slug"] != event.slug
     if renamed:
         event_slug_validate(slug=changes["slug"], event=event)
-    for name, value in changes.items():
+    for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(event, name, value)
     now = timezone.now()
     if changes.get("status") == Event.Status.LIVE and not event.starts_at:
@@ -241,8 +282,24 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
 # --- posts ------------------------------------------------------------------------------
 
 
-def _clean_post_fields(*, body: str, headline: str, status: str) -> None:
+# How far ahead of the server's clock a published entry may be dated: a reporter's device
+# runs a little fast. Beyond it the time is the future, which needs scheduled entries (the
+# team issue); until then it is refused rather than pinned above everything (sort key).
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+def _clean_post_fields(
+    *, body: str, headline: str, status: str, published_at: datetime | None = None
+) -> None:
     errors: dict[str, list[str]] = {}
+    if (
+        status == Post.Status.PUBLISHED
+        and published_at is not None
+        and published_at > timezone.now() + FUTURE_TOLERANCE
+    ):
+        errors["published_at"] = [
+            "An entry cannot be published with a time in the future; leave it empty for now."
+        ]
     if not body or not body.strip():
         errors["body"] = ["An entry needs a body."]
     elif len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
@@ -290,7 +347,8 @@ def post_publish(
     if not permissions.can_publish(author, event):
         raise PermissionDenied("You are not a member of this event.")
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
-    _clean_post_fields(body=body, headline=headline, status=status)
+    body, headline = clean_text(body), clean_text(headline)
+    _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
     post = Post(
         event=event,
         author=_person(author),
@@ -317,7 +375,7 @@ def post_publish(
     if post.is_public:
         if post.is_pinned:
             _unpin_others(actor=author, post=post)
-        _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post)
+        _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post, new=True)
     return post, True
 
 
@@ -345,12 +403,14 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     ):
         _check_moderation(actor, post.event, is_pinned=True, is_key_event=False)
     was_public = post.is_public
-    for name, value in changes.items():
+    for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
         post.published_at = timezone.now()
     post.headline = post.headline.strip()
-    _clean_post_fields(body=post.body, headline=post.headline, status=post.status)
+    _clean_post_fields(
+        body=post.body, headline=post.headline, status=post.status, published_at=post.published_at
+    )
     post.body_html = markdown_to_html(post.body)
     post.save()
     if post.is_public and post.is_pinned:

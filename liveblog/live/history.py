@@ -19,7 +19,7 @@ import logging
 import weakref
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 import redis
 import redis.asyncio
@@ -53,14 +53,44 @@ def _client() -> "redis.Redis | None":
     return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
-def _keep(
-    pipe: "redis.client.Pipeline | redis.asyncio.client.Pipeline", key: str, seq: int, frame: str
-) -> None:
-    """One round trip: add the frame, trim to the window, renew the TTL."""
-    pipe.zadd(key, {frame: seq})
-    # As many as a reconnecting reader is ever replayed (more gets a reset).
-    pipe.zremrangebyrank(key, 0, -settings.LIVEBLOG_CATCHUP_LIMIT - 1)
-    pipe.expire(key, TTL)
+# One round trip, atomic: keep a change's frame, retell the earlier frames of its post that
+# are still kept (replace if present: a seq trimmed away stays away), trim to the window,
+# renew the TTLs. KEYS: the frames (a sorted set scored by seq) and each post's latest seq
+# kept (a hash). ARGV: seq, frame, post id ('' for an event's frame), window, TTL, then the
+# retold (seq, frame) pairs. Two processes can push one post's changes out of commit order:
+# a change older than the post's latest kept one is stale (its text may be retracted by
+# then), so it is not kept, and its seq stays a hole that sends a reader to the log.
+_KEEP = """
+local seq = tonumber(ARGV[1])
+local post = ARGV[3]
+if post ~= '' then
+  local latest = tonumber(redis.call('HGET', KEYS[2], post) or '0')
+  if latest > seq then
+    return 0
+  end
+  redis.call('HSET', KEYS[2], post, seq)
+  for i = 6, #ARGV, 2 do
+    if redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[i], ARGV[i]) > 0 then
+      redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
+  end
+end
+redis.call('ZADD', KEYS[1], seq, ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+"""
+
+
+def _keep_args(key: str, message: dict[str, Any]) -> list[Any]:
+    post = message.get("post")
+    # As many frames as a reconnecting reader is ever replayed (more gets a reset).
+    args: list[Any] = [2, key, key + ":posts", message["seq"], message["frame"]]
+    args += ["" if post is None else post, settings.LIVEBLOG_CATCHUP_LIMIT, TTL]
+    for seq, frame in message.get("replaces") or ():
+        args += [seq, frame]
+    return args
 
 
 def _failed(event_id: int, seq: int) -> None:
@@ -68,17 +98,16 @@ def _failed(event_id: int, seq: int) -> None:
     logger.warning("recent history: could not keep seq %s of event %s", seq, event_id)
 
 
-def record(event_id: int, stamp: int, seq: int, frame: str) -> None:
-    """Keep a committed change's frame (from a thread: a sync view, a command)."""
+def record(event_id: int, stamp: int, message: dict[str, Any]) -> None:
+    """Keep a committed change's frame, `message` as protocol.live_message builds it (from a
+    thread: a sync view, a command)."""
     client = _client()
     if client is None:
         return
     try:
-        pipe = client.pipeline(transaction=False)
-        _keep(pipe, key_for(event_id, stamp), seq, frame)
-        pipe.execute()
+        client.eval(_KEEP, *_keep_args(key_for(event_id, stamp), message))
     except (redis.RedisError, OSError):
-        _failed(event_id, seq)
+        _failed(event_id, message["seq"])
 
 
 # One client per event loop: an asyncio connection belongs to the loop that opened it.
@@ -101,17 +130,15 @@ def _loop_client() -> "redis.asyncio.Redis | None":
     return client
 
 
-async def arecord(event_id: int, stamp: int, seq: int, frame: str) -> None:
+async def arecord(event_id: int, stamp: int, message: dict[str, Any]) -> None:
     """`record` on the running event loop (the server's pushes after a response)."""
     client = _loop_client()
     if client is None:
         return
     try:
-        pipe = client.pipeline(transaction=False)
-        _keep(pipe, key_for(event_id, stamp), seq, frame)
-        await pipe.execute()
+        await client.eval(_KEEP, *_keep_args(key_for(event_id, stamp), message))
     except (redis.RedisError, OSError):
-        _failed(event_id, seq)
+        _failed(event_id, message["seq"])
 
 
 def contiguous(frames: list[tuple[int, str]], since: int, upto: int) -> bool:

@@ -59,6 +59,7 @@ class Hub:
         self.seen: dict[int, int] = {}  # highest seq this process has delivered, per event
         self.history: dict[int, deque[tuple[int, str]]] = {}
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
+        self.post_seqs: dict[int, dict[int, int]] = {}  # event -> post -> its latest seq here
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int | None, int, float]] = {}
         self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
@@ -121,6 +122,7 @@ class Hub:
         del self.readers[event_id]
         self.seen.pop(event_id, None)
         self.history.pop(event_id, None)
+        self.post_seqs.pop(event_id, None)
         self.lagging.pop(event_id, None)
         self.locks.pop(event_id, None)
         if event_id in self.subscribed and self.channel:
@@ -175,6 +177,34 @@ class Hub:
         return [(p["seq"], encode_frame(p)) for p in await _changes(event_id, since, upto)]
 
     # --- fan-out ------------------------------------------------------------------------
+
+    def change(self, message: dict[str, Any]) -> None:
+        """A committed change from the layer (protocol.live_message). The earlier frames of
+        its post kept in memory are replaced by their retold form (SPEC §7: replays carry
+        what is true now). A change older than its post's latest one here came out of
+        commit order (two publishing processes) and may carry text retracted since: it is
+        dropped, its readers fetch the gap from the change log, and replays find a hole
+        here and go to Redis or the log, which hold the truth."""
+        event_id, seq, post = message["event"], message["seq"], message.get("post")
+        if post is not None and event_id in self.readers:
+            latest = self.post_seqs.setdefault(event_id, {})
+            if latest.get(post, 0) > seq:
+                logger.info(
+                    "hub: seq %s of event %s is older than its post's; dropped", seq, event_id
+                )
+                return
+            latest[post] = seq
+            self._retell(event_id, message.get("replaces") or ())
+        self.fanout(event_id, seq, message["frame"], message.get("at"))
+
+    def _retell(self, event_id: int, replaces: Iterable[tuple[int, str]]) -> None:
+        kept = self.history.get(event_id)
+        retold = dict(replaces)
+        if not kept or not retold:
+            return
+        for i, (seq, _frame) in enumerate(kept):
+            if seq in retold:
+                kept[i] = (seq, retold[seq])
 
     def fanout(self, event_id: int, seq: int, frame: str, sent_at: float | None = None) -> None:
         self._remember(event_id, [(seq, frame)])
@@ -259,7 +289,7 @@ class Hub:
             if message.get("type") == "hub.probe":
                 self.probe_pending = None
             elif "event" in message:
-                self.fanout(message["event"], message["seq"], message["frame"], message.get("at"))
+                self.change(message)
 
     async def _resubscribe(self) -> None:
         """The subscription is dead (Redis restarted, connection lost): start afresh."""

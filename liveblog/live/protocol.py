@@ -65,13 +65,32 @@ def change(
     return frame
 
 
-def live_message(event_id: int, frame: dict[str, Any]) -> dict[str, Any]:
+def retold(earlier: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """An earlier frame of a post as it is to be replayed once `now` (a later frame of the
+    same post) has happened (SPEC §7: replays carry what is true now). Removed since: its
+    seq says `post.deleted`, the id alone. Changed since: its seq carries the current
+    content. The seq and the type of the earlier change stay, so a reader still gets every
+    seq once."""
+    if earlier["type"] == POST_DELETED:
+        return earlier
+    if now["type"] == POST_DELETED:
+        return change(POST_DELETED, earlier["seq"], post={"id": earlier["post"]["id"]})
+    return change(earlier["type"], earlier["seq"], post=now["post"], html=now.get("html"))
+
+
+def live_message(
+    event_id: int, frame: dict[str, Any], replaces: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A committed change on the channel layer: the frame is encoded once, here, and every
-    process forwards the text as it is."""
+    process forwards the text as it is. A post's change carries the post's id and its
+    earlier frames retold (`replaces`), for the caches that keep frames to replay."""
+    post = frame.get("post")
     return {
         "type": LIVE_MESSAGE_TYPE,
         "event": event_id,
         "seq": frame["seq"],
         "at": time.time(),  # the commit, for the publish-to-send latency metric
         "frame": encode_frame(frame),
+        "post": post["id"] if post else None,
+        "replaces": [[f["seq"], encode_frame(f)] for f in replaces or ()],
     }

@@ -42,12 +42,12 @@ class _Push:
 
     def now(self) -> None:
         """From a thread: a sync view outside a request, a command, a WSGI server."""
-        history.record(self.event_id, self.stamp, self.message["seq"], self.message["frame"])
+        history.record(self.event_id, self.stamp, self.message)
         send_now(group_for(self.event_id), self.message)
 
     async def out(self) -> None:
         """On the server's event loop: no thread waits on Redis."""
-        await history.arecord(self.event_id, self.stamp, self.message["seq"], self.message["frame"])
+        await history.arecord(self.event_id, self.stamp, self.message)
         await _deliver(group_for(self.event_id), self.message)
 
 
@@ -151,12 +151,17 @@ class Published(Protocol):
     created_at: datetime
 
 
-def send_change_on_commit(*, event: Published, payload: dict[str, Any]) -> None:
-    """Push the change frame `payload` (protocol.change) once the transaction commits."""
+def send_change_on_commit(
+    *, event: Published, payload: dict[str, Any], replaces: list[dict[str, Any]] | None = None
+) -> None:
+    """Push the change frame `payload` (protocol.change) once the transaction commits, with
+    the earlier frames of its post as they are now told (`replaces`, protocol.retold) for
+    the caches that keep frames to replay."""
     event_id, stamp = event.pk, history.stamp_of(event.created_at)
 
     def committed() -> None:
-        push = _Push(event_id, stamp, live_message(event_id, payload))  # stamped at the commit
+        message = live_message(event_id, payload, replaces)  # stamped at the commit
+        push = _Push(event_id, stamp, message)
         held = _held.get()
         if held is None:
             push.now()

@@ -298,3 +298,31 @@ def test_concurrent_publishers_get_distinct_increasing_seqs():
 def test_post_factory_posts_are_visible_to_readers(event):
     post = PostFactory(event=event)
     assert post.is_public
+
+
+def test_an_entry_cannot_be_published_dated_in_the_future(event, editor):
+    """Issue 14, reproduction 10: an entry dated 2999 stayed pinned above everything, with
+    `published_at` as its sort key. Until scheduled entries exist it is refused."""
+    far = timezone.now() + timedelta(days=365 * 900)
+    with pytest.raises(ValidationError) as refused:
+        publish(event, editor, published_at=far, is_pinned=True)
+    assert "published_at" in refused.value.message_dict
+    assert not Post.objects.exists() and not Change.objects.exists()
+
+    post = publish(event, editor)
+    with pytest.raises(ValidationError):
+        services.post_update(actor=editor, post=post, changes={"published_at": far})
+    post.refresh_from_db()
+    assert post.published_at <= timezone.now()
+
+
+def test_a_draft_may_carry_a_future_time_but_is_refused_when_published(event, editor):
+    later = timezone.now() + timedelta(hours=2)
+    draft = publish(event, editor, published_at=later, status=Post.Status.DRAFT)
+    with pytest.raises(ValidationError):
+        services.post_update(actor=editor, post=draft, changes={"status": "published"})
+
+
+def test_a_clock_a_little_ahead_is_not_the_future(event, editor):
+    """A reporter's device a few seconds ahead of the server still publishes."""
+    publish(event, editor, published_at=timezone.now() + timedelta(seconds=30))

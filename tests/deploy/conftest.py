@@ -275,6 +275,8 @@ def topology(deploy_tools, django_db_setup, static_root) -> Iterator[Topology]:
                 "ALLOWED_HOSTS": "localhost,127.0.0.1",
                 "CSRF_TRUSTED_ORIGINS": nginx.url,
                 "SECURE_SSL_REDIRECT": "0",
+                "METRICS_TOKEN": secrets.token_urlsafe(32),
+                "FORWARDED_ALLOW_IPS": "127.0.0.1",  # nginx's address as the upstreams see it
                 "LIVEBLOG_RATE_LIMITS": "on",
                 "STATIC_ROOT": str(static_root),
             }

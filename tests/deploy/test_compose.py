@@ -47,7 +47,8 @@ def test_the_environment_names_what_the_deploy_tests_set():
     # The deploy tests add the rate-limit switch (on, the default) and a static root.
     assert set(web_env) == {
         "DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_POOLED", "REDIS_URL",
-        "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT",
+        "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "METRICS_TOKEN",
+        "FORWARDED_ALLOW_IPS",
     }  # fmt: skip
     assert web_env["DEBUG"] == "0" and web_env["DATABASE_POOLED"] == "1"
     assert (
@@ -85,3 +86,12 @@ def test_services_start_only_after_what_they_need_is_healthy():
         assert set(SERVICES[name]["depends_on"]) == needs
     for name in ("db", "pgbouncer", "redis", "web", "live", "nginx"):
         assert SERVICES[name]["healthcheck"]["test"], name
+
+
+def test_the_processes_believe_only_nginx_forwarded_for():
+    """uvicorn takes X-Forwarded-For only from FORWARDED_ALLOW_IPS: nginx's fixed address."""
+    for name in ("web", "live"):
+        assert "--forwarded-allow-ips" not in SERVICES[name]["command"]
+    nginx_address = SERVICES["nginx"]["networks"]["default"]["ipv4_address"]
+    trusted = SERVICES["web"]["environment"]["FORWARDED_ALLOW_IPS"]
+    assert trusted == f"${{FORWARDED_ALLOW_IPS:-{nginx_address}}}"

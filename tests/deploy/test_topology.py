@@ -3,19 +3,28 @@ deploy/nginx.conf routes, caches and balances as it says, and the application wo
 deploy/pgbouncer/pgbouncer.ini's transaction pooling (SPEC §6, §7, §8)."""
 
 import asyncio
+import http.client
 import json
 import re
+import secrets
 import signal
+import urllib.error
 import urllib.request
 from email.message import Message
 from typing import Any
 
 import pytest
+from django.conf import settings
 
+from liveblog.api import ratelimit
 from liveblog.blog.models import Post
 from tests.api import openapi
 from tests.faults.client import LiveClient, http_json
 from tests.servers import Server
+
+# A process's per-address write limit in the topology (the default a minute per user, for
+# ADDRESS_SHARE users an address).
+ADDRESS_LIMIT = settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE * ratelimit.ADDRESS_SHARE
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -28,8 +37,12 @@ def get(url: str) -> tuple[int, Message, bytes]:
 
 
 def readers_on(server: Server, event_pk: int) -> int:
-    """The `liveblog_readers` gauge of one process for one event (0 when it has none)."""
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
+    """The `liveblog_readers` gauge of one process for one event (0 when it has none),
+    scraped from the process itself with the token, as Prometheus would."""
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.env['METRICS_TOKEN']}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         text = response.read().decode()
     found = re.search(rf'^liveblog_readers{{event="{event_pk}"}} (\S+)$', text, re.MULTILINE)
     return int(float(found.group(1))) if found else 0
@@ -92,6 +105,16 @@ async def wait_until(check, timeout: float = 10) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not true after {timeout} s: {check.__doc__}")
         await asyncio.sleep(0.05)
+
+
+def test_nginx_does_not_forward_metrics(topology):
+    """Issue 14, reproduction 6: /metrics was public through the shipped nginx."""
+    for path in ("/metrics", "/metrics/", "/metrics?format=text"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(topology.nginx.url + path)
+        assert refused.value.code == 404, path
+    passed_on = [r for r in topology.nginx.routed() if r[1].startswith("/metrics") and r[3]]
+    assert not passed_on, "nginx answered /metrics itself, asking no upstream"
 
 
 def test_health_pages_and_static_files_through_nginx(topology, newsroom):
@@ -239,3 +262,44 @@ def test_readers_of_a_stopped_live_process_reconnect_through_nginx_and_miss_noth
         assert reader.gap_fills == 0, "the server replayed what was missed, not the client"
     assert sorted(r.connections for r in readers) == [1] * (6 - moved) + [2] * moved
     assert_routed_by_pool(topology)
+
+
+def _writes_until_limited(port: int, source: str, *, spoof: bool) -> int | None:
+    """POSTs with a forged token from `source` until one is rate limited (429): how many
+    it took, or None if none was. Each request claims another client in X-Forwarded-For
+    when `spoof`. The per-address limit is counted before authentication (SPEC §6)."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=15, source_address=(source, 0)
+    )
+    try:
+        for n in range(1, 3 * ADDRESS_LIMIT + 2):  # a minute's window may roll over once
+            headers = {"Authorization": "Bearer forged", "Content-Type": "application/json"}
+            if spoof:
+                headers["X-Forwarded-For"] = f"203.0.113.{n % 250}, 198.51.100.{n % 250}"
+            connection.request("POST", "/api/v1/events/", body=b"{}", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 429:
+                return n
+            assert response.status == 401, response.status
+    finally:
+        connection.close()
+    return None
+
+
+def _loopback_client() -> str:
+    """An address of this machine's own that no other test writes from: its rate-limit
+    counters start at zero."""
+    return (
+        f"127.{secrets.randbelow(200) + 20}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 2}"
+    )
+
+
+def test_a_client_cannot_escape_the_address_limit_with_x_forwarded_for(topology):
+    """Issue 14, reproduction 3: the production command trusted any client's X-Forwarded-For
+    (`--forwarded-allow-ips '*'`), even behind the shipped nginx, so every write could claim
+    a new address. Through nginx, and straight to a process, the limit holds."""
+    through_nginx = _writes_until_limited(topology.nginx.port, _loopback_client(), spoof=True)
+    assert through_nginx is not None, "through nginx, spoofed addresses escaped the limit"
+    straight = _writes_until_limited(topology.web[0].port, _loopback_client(), spoof=True)
+    assert straight is not None, "a process believed a client that is not the proxy"

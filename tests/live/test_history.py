@@ -160,5 +160,5 @@ async def test_a_push_from_the_loop_survives_a_dead_history(live_event, settings
     settings.LIVEBLOG_HISTORY_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
     event, _ = live_event
     failures = counted("liveblog_history_failures_total")
-    await history.arecord(event.pk, history.stamp_of(event.created_at), 1, "{}")
+    await history.arecord(event.pk, history.stamp_of(event.created_at), {"seq": 1, "frame": "{}"})
     assert counted("liveblog_history_failures_total") == failures + 1

@@ -130,7 +130,8 @@ async def test_an_asgi_request_s_pushes_go_out_on_the_server_s_loop(event, repor
     async def publish(group, message):
         published.append((threading.get_ident(), json.loads(message["frame"])["seq"]))
 
-    async def record(event_id, stamp, seq, frame):
+    async def record(event_id, stamp, message):
+        seq = message["seq"]
         kept.append(seq)
         assert not published or published[-1][1] < seq, "into the history before the push"
 
