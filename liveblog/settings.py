@@ -208,6 +208,8 @@ LIVEBLOG_HISTORY_URL = REDIS_URL
 LIVEBLOG_HISTORY_PREFIX = envstr("CHANNEL_PREFIX", "liveblog")
 LIVEBLOG_RATE_LIMITS = envbool("LIVEBLOG_RATE_LIMITS", True)
 LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE = envint("LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE", 120)
+# Open live sockets one client address may hold in one process (liveblog/live/routing.py).
+LIVEBLOG_SOCKETS_PER_ADDRESS = envint("LIVEBLOG_SOCKETS_PER_ADDRESS", 1000, minimum=1)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the editor's script reads it for its own fetch calls

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 SYNC_INTERVAL = 1.0
 PROBE_INTERVAL = 3.0
 SLUG_TTL = 60.0
+# Slugs that named no event, remembered for SLUG_TTL so a reconnecting crowd at a wrong
+# address costs one query; at most this many (a socket can ask for any slug it likes).
+SLUG_CACHE = 1024
+SLUG_MAX = Event._meta.get_field("slug").max_length or 0  # no event has a longer one
 
 
 class Reader(Protocol):
@@ -61,7 +65,8 @@ class Hub:
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
         self.post_seqs: dict[int, dict[int, int]] = {}  # event -> post -> its latest seq here
         self.subscribed: set[int] = set()
-        self.slugs: dict[str, tuple[int | None, int, float]] = {}
+        self.slugs: dict[str, tuple[int, int, float]] = {}  # slug -> (event, stamp, when)
+        self.unknown: OrderedDict[str, float] = OrderedDict()  # slug -> when, oldest first
         self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
         self.channel: str | None = None
         self.pump: asyncio.Task[None] | None = None
@@ -72,12 +77,28 @@ class Hub:
     # --- readers ------------------------------------------------------------------------
 
     async def event_id(self, slug: str) -> int | None:
+        """The id of the event with this slug, or None. Known slugs are as many as there are
+        events; unknown ones are bounded (SLUG_CACHE), and an impossible one costs nothing."""
+        if len(slug) > SLUG_MAX:
+            return None
+        now = time.monotonic()
         cached = self.slugs.get(slug)
-        if cached is None or time.monotonic() - cached[2] >= SLUG_TTL:
-            event = await database_sync_to_async(selectors.event_by_slug)(slug)
-            stamp = history.stamp_of(event.created_at) if event else 0
-            cached = self.slugs[slug] = (event.pk if event else None, stamp, time.monotonic())
-        return cached[0]
+        if cached is not None and now - cached[2] < SLUG_TTL:
+            return cached[0]
+        missed = self.unknown.get(slug)
+        if missed is not None and now - missed < SLUG_TTL:
+            return None
+        event = await database_sync_to_async(selectors.event_by_slug)(slug)
+        if event is None:
+            self.slugs.pop(slug, None)
+            self.unknown[slug] = now
+            self.unknown.move_to_end(slug)
+            while len(self.unknown) > SLUG_CACHE:
+                self.unknown.popitem(last=False)
+            return None
+        self.unknown.pop(slug, None)
+        self.slugs[slug] = (event.pk, history.stamp_of(event.created_at), now)
+        return event.pk
 
     def _stamp(self, event_id: int) -> int | None:
         """The event's key in the recent history, from the slug it was looked up by."""
