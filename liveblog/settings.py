@@ -213,6 +213,8 @@ LIVEBLOG_SOCKETS_PER_ADDRESS = envint("LIVEBLOG_SOCKETS_PER_ADDRESS", 1000, mini
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the editor's script reads it for its own fetch calls
+# JSON under /api/ (SPEC §6: every response there is JSON), Django's page elsewhere.
+CSRF_FAILURE_VIEW = "liveblog.api.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"

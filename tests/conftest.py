@@ -1,7 +1,7 @@
 import os
 
 import pytest
-from django.test import Client
+from django.test import AsyncClient, Client
 
 from liveblog.blog.models import Membership
 from tests.factories import AdminFactory, EventFactory, MembershipFactory, UserFactory
@@ -131,3 +131,13 @@ def sent(monkeypatch):
 
     monkeypatch.setattr(publish, "_publish", record)
     return messages
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_document(monkeypatch):
+    """Every response under /api/ that a test receives is checked against /api/schema/."""
+    from tests.api import openapi
+
+    openapi.document()  # fetched here, outside any event loop, once a session
+    monkeypatch.setattr(Client, "request", openapi.checking_request)
+    monkeypatch.setattr(AsyncClient, "request", openapi.checking_async_request)

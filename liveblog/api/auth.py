@@ -1,15 +1,18 @@
 """Who is calling: a bearer token (scripts) or the session (the editor's own fetch calls).
 
-API views are csrf_exempt so that token requests need no cookie; a session request that
-changes something is then checked for CSRF here instead, exactly as Django would.
+`reader` and `writer` are the operations' ninja `auth`. ninja's views are csrf_exempt so
+that token requests need no cookie; a session request that changes something is then
+checked for CSRF here instead, exactly as Django would.
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
+from liveblog.api import ratelimit
 from liveblog.api.errors import ApiError, not_authenticated
 from liveblog.blog.models import ApiToken
 from liveblog.blog.permissions import User
@@ -29,15 +32,38 @@ def authenticate(request: HttpRequest) -> None:
         _enforce_csrf(request)
 
 
-def require_login(request: HttpRequest) -> None:
+def reader(request: HttpRequest) -> Any:
+    """Anyone may read, but a token that is sent must be valid (401 otherwise)."""
+    authenticate(request)
+    return request.user  # AnonymousUser too: ninja only needs a true value
+
+
+def writer(request: HttpRequest) -> Any:
+    """A write needs a user and room in both rate limits. The address is counted before
+    authentication, so floods of forged tokens are limited too. None → ninja's
+    AuthenticationError → 401."""
+    ratelimit.check_address(request)
+    authenticate(request)
     if not request.user.is_authenticated:
-        raise not_authenticated()
+        return None
+    ratelimit.check_user(request)
+    return request.user
 
 
 def current_user(request: HttpRequest) -> User:
-    """The caller on an endpoint that has already required a login (endpoint() did)."""
+    """The caller on an operation whose `writer` auth has already required a login."""
     assert request.user.is_authenticated
     return request.user
+
+
+# How the OpenAPI document names the two ways in (see LiveblogAPI.get_openapi_schema).
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+}
+WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+# Reads are open; a token or a session only shows the caller's drafts as well.
+READ_SECURITY: list[dict[str, list[str]]] = [{}, *WRITE_SECURITY]
 
 
 def _token(header: str) -> ApiToken:

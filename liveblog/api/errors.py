@@ -1,13 +1,17 @@
-"""The API's one error shape (SPEC §6), and the mapping from domain exceptions to it.
+"""The API's one error shape (SPEC §6), and the one layer that maps exceptions to it.
 
 Every refusal under /api/ answers `{"error": <code>, "detail": <sentence>, "fields": {...}}`,
-whatever raised it: the parsers, the services (PermissionDenied, ValidationError, Conflict)
-or Django itself (Http404, RequestDataTooBig).
+whatever raised it: the schemas (ninja's ValidationError), authentication, the services
+(PermissionDenied, ValidationError, Conflict) or Django itself (Http404, RequestDataTooBig).
+`install` registers one handler per kind on the NinjaAPI; the few answers given outside an
+operation (unknown routes, 405s, CSRF failures, handler500) use `error_response` too.
 """
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
+import ninja
 from django.core.exceptions import (
     NON_FIELD_ERRORS,
     PermissionDenied,
@@ -16,7 +20,9 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
+from ninja.errors import AuthenticationError, HttpError
 
 from liveblog.blog.services import Conflict
 
@@ -50,6 +56,22 @@ def invalid(fields: Fields, detail: str | None = None) -> ApiError:
     return ApiError(400, "invalid", detail or f"Some fields are invalid: {names}.", fields=fields)
 
 
+def not_authenticated(detail: str = "Log in or send Authorization: Bearer <token>.") -> ApiError:
+    return ApiError(401, "not_authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def too_large() -> ApiError:
+    return ApiError(413, "too_large", "The request body is larger than 1 MiB.")
+
+
+def malformed_json() -> ApiError:
+    return ApiError(400, "malformed_json", "The body is not valid JSON.")
+
+
+def server_failure() -> ApiError:
+    return ApiError(500, "server_error", "Something went wrong on our side; try again later.")
+
+
 def error_response(error: ApiError) -> JsonResponse:
     body = {"error": error.code, "detail": error.detail, "fields": error.fields}
     response = JsonResponse(body, status=error.status)
@@ -58,11 +80,10 @@ def error_response(error: ApiError) -> JsonResponse:
     return response
 
 
-def not_authenticated(detail: str = "Log in or send Authorization: Bearer <token>.") -> ApiError:
-    return ApiError(401, "not_authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
+# --- from exceptions --------------------------------------------------------------------
 
 
-def _from_validation(exc: ValidationError, status: int, code: str) -> ApiError:
+def _from_django_validation(exc: ValidationError, status: int, code: str) -> ApiError:
     if not hasattr(exc, "error_dict"):
         return ApiError(status, code, " ".join(exc.messages))
     fields = dict(exc.message_dict)
@@ -75,10 +96,84 @@ def _from_validation(exc: ValidationError, status: int, code: str) -> ApiError:
     return error
 
 
+# Sentences for pydantic's error types; the schemas' own validators raise ValueError with a
+# sentence already (pydantic prefixes it with "Value error, ").
+_MESSAGES = {
+    "extra_forbidden": "Unknown field.",
+    "missing": "This field is required.",
+    "string_type": "Must be a string.",
+    "bool_type": "Must be true or false.",
+    "int_type": "Must be a whole number.",
+    "string_too_long": "At most {max_length:,} characters.",
+    "string_too_short": "Must not be empty.",
+    "greater_than_equal": "Must be at least {ge}.",
+    "less_than_equal": "Must be at most {le:,}.",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    template = _MESSAGES.get(error["type"])
+    if template is None:
+        return str(error["msg"]).removeprefix("Value error, ")
+    return template.format(**error.get("ctx", {}))
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    """`("body", "data", "title")` → "title"; `("query", "limit")` → "limit"; the body as a
+    whole (`("body", "data")`) → None."""
+    rest = loc[2:] if loc[:1] == ("body",) else loc[1:]
+    return str(rest[0]) if rest else None
+
+
+def _from_schema_validation(exc: ninja.errors.ValidationError) -> ApiError:
+    fields: dict[str, list[str]] = {}
+    general: list[str] = []
+    for error in exc.errors:
+        loc = tuple(error["loc"])
+        if loc == ("body", "data") and error["type"] == "missing":
+            return malformed_json()  # an empty body: not JSON at all
+        name = _field_of(loc)
+        if name is None:
+            general.append(_general_message(error))
+        elif name not in fields:  # a union reports once per branch: the first says it
+            fields[name] = [_message(error)]
+    if not fields:
+        return ApiError(400, "invalid", " ".join(dict.fromkeys(general)))
+    return invalid(fields)
+
+
+def _general_message(error: Mapping[str, Any]) -> str:
+    if error["type"] in ("model_attributes_type", "model_type", "dict_type"):
+        return "The body must be a JSON object."
+    return _message(error)
+
+
+# ninja's own HttpErrors (AuthorizationError, Throttled, …) by status, should one be raised.
+_HTTP_ERROR_CODES = {
+    403: "permission_denied",
+    404: "not_found",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
 def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
-    """The ApiError for any exception a view let through; unexpected ones become a logged 500."""
+    """The ApiError for any exception; unexpected ones become a logged 500."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, ninja.errors.ValidationError):
+        return _from_schema_validation(exc)
+    if isinstance(exc, AuthenticationError):
+        return not_authenticated()
+    if isinstance(exc, HttpError):
+        # ninja answers a body it could not parse with HttpError(400) raised from the
+        # parser's exception: our parser's own answer (413, malformed JSON) is the cause.
+        if isinstance(exc.__cause__, ApiError):
+            return exc.__cause__
+        if exc.status_code == 400:
+            return malformed_json()
+        code = _HTTP_ERROR_CODES.get(exc.status_code, "error")
+        return ApiError(exc.status_code, code, str(exc))
     if isinstance(exc, Http404):
         return ApiError(404, "not_found", str(exc) or "Not found.")
     if isinstance(exc, PermissionDenied):
@@ -86,9 +181,9 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
             return not_authenticated()
         return ApiError(403, "permission_denied", str(exc) or "You may not do this.")
     if isinstance(exc, Conflict):
-        return _from_validation(exc, 409, "conflict")
+        return _from_django_validation(exc, 409, "conflict")
     if isinstance(exc, ValidationError):
-        return _from_validation(exc, 400, "invalid")
+        return _from_django_validation(exc, 400, "invalid")
     if isinstance(exc, RequestDataTooBig):
         return too_large()
     request_logger.error(
@@ -97,13 +192,36 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
         exc_info=exc,
         extra={"status_code": 500, "request": request},
     )
-    return ApiError(500, "server_error", "Something went wrong on our side; try again later.")
+    return server_failure()
 
 
-def too_large() -> ApiError:
-    return ApiError(413, "too_large", "The request body is larger than 1 MiB.")
+HANDLED = (
+    ApiError,
+    ninja.errors.ValidationError,
+    HttpError,  # AuthenticationError is one
+    Http404,
+    PermissionDenied,
+    ValidationError,  # Conflict is one
+    RequestDataTooBig,
+    Exception,  # the logged 500
+)
 
 
+def install(api: ninja.NinjaAPI) -> None:
+    """The API's one exception layer: every exception an operation (or its authentication)
+    raises is answered in the error shape by as_api_error."""
+
+    def handle(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(as_api_error(exc, request))
+
+    for kind in HANDLED:
+        api.add_exception_handler(kind, handle)
+
+
+# --- answers outside an operation -------------------------------------------------------
+
+
+@csrf_exempt  # a POST to an unknown address is a 404, not a CSRF page
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any /api/ address no route matched: JSON too, with a hint for a missing slash."""
     detail = f"There is no API endpoint at {request.path}."
@@ -120,6 +238,12 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """A handler500 for the root URLconf: JSON under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
-        error = ApiError(500, "server_error", "Something went wrong on our side; try later.")
-        return error_response(error)
+        return error_response(server_failure())
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(ApiError(403, "csrf_failed", f"CSRF check failed: {reason}"))
+    return csrf.csrf_failure(request, reason)

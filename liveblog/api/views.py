@@ -1,28 +1,77 @@
-"""The JSON API (SPEC §6). Each view parses its input, calls one service or selector, renders.
+"""The JSON API (SPEC §6). Each operation gets validated input from its schemas, calls one
+service or selector, and answers.
 
-Plain Django views rather than DRF: the contract (error shape, Bearer auth, 413,
-Idempotency-Key, keyset cursors) is our own, and a framework would mostly be overridden.
+Answers are built as dicts by blog.payloads (the shape the change log and the live socket
+share) and returned as ready JsonResponses, so ninja does not re-validate them on every read;
+the `response=` schemas document them, and the tests validate every response against the
+document.
 """
 
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from ninja import Header
 
-from liveblog.api import inputs, pagination, parsing
-from liveblog.api.auth import current_user
-from liveblog.api.endpoint import endpoint
+from liveblog.api import pagination, schemas
+from liveblog.api.app import LiveblogAPI
+from liveblog.api.auth import READ_SECURITY, WRITE_SECURITY, current_user, reader, writer
 from liveblog.api.errors import invalid
-from liveblog.api.schema import SCHEMA
+from liveblog.api.schemas import (
+    Changes,
+    CursorParam,
+    Error,
+    EventCreate,
+    EventList,
+    EventOut,
+    IdempotencyKey,
+    Limit,
+    Member,
+    MemberCreate,
+    PostCreate,
+    PostList,
+    PostOut,
+    Since,
+)
 from liveblog.blog import permissions, selectors, services
-from liveblog.blog.models import Event, Post
+from liveblog.blog.models import MAX_BIGINT, Event, Post
 from liveblog.blog.payloads import event_payload, post_payload
-from liveblog.blog.permissions import User
 from liveblog.http import caching
 from liveblog.http.caching import conditional_event_list, conditional_event_resource
+
+api = LiveblogAPI(
+    title="Live blog API",
+    version="1.0.0",
+    description=(
+        "Events and their entries. Writes need `Authorization: Bearer <token>` "
+        "(`python manage.py issue_token <username>`) or a session with CSRF. "
+        "Every error is `{error, detail, fields}`."
+    ),
+    urls_namespace="api",
+    openapi_url="/schema/",
+    docs_url=None,  # no docs UI: it would load its scripts from a CDN
+)
+
+EVENTS = "/v1/events/"
+EVENT = "/v1/events/{slug:slug}/"
+POSTS = EVENT + "posts/"
+POST = POSTS + "{int:post_id}/"
+
+
+def _answers(ok: dict[int, Any], *errors: int) -> dict[int, Any]:
+    """Every status an operation can answer: its own, the given errors, and the ones any
+    operation may (a wrong method, a failure on our side)."""
+    return {**ok, **{code: Error for code in (*errors, 405, 500)}}
+
+
+# A read may be refused for a bad token (401) or a bad query (400).
+READ: dict[str, Any] = {"auth": reader, "openapi_extra": {"security": READ_SECURITY}}
+# A write may be refused for any of these, before its own reasons.
+WRITE: dict[str, Any] = {"auth": writer, "openapi_extra": {"security": WRITE_SECURITY}}
+WRITE_ERRORS = (400, 401, 403, 404, 413, 429)
+
 
 # --- lookups ----------------------------------------------------------------------------
 
@@ -37,17 +86,11 @@ def _event(request: HttpRequest, slug: str) -> Event:
 
 def _post(event: Event, post_id: int, request: HttpRequest) -> Post:
     post = None
-    if post_id <= parsing.MAX_BIGINT:
+    if post_id <= MAX_BIGINT:
         post = selectors.post_for_user(event, post_id, request.user)
     if post is None:  # drafts one may not see are "not found", not "forbidden"
         raise Http404(f"There is no entry {post_id} in this event.")
     return post
-
-
-def _limit(request: HttpRequest) -> int:
-    return parsing.query_int(
-        request, "limit", default=pagination.DEFAULT_LIMIT, low=1, high=pagination.MAX_LIMIT
-    )
 
 
 def _created(request: HttpRequest, payload: dict[str, Any], url: str, status: int) -> JsonResponse:
@@ -59,72 +102,114 @@ def _created(request: HttpRequest, payload: dict[str, Any], url: str, status: in
 # --- events -----------------------------------------------------------------------------
 
 
-@endpoint("GET", "POST")
+@api.get(
+    EVENTS,
+    url_name="events",
+    operation_id="listEvents",
+    summary="Events, newest first",
+    response=_answers({200: EventList, 304: None}, 400, 401),
+    **READ,
+)
 @conditional_event_list
-def events(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        return _event_create(request)
-    after, limit = parsing.query_cursor(request), _limit(request)
-    rows, cursor = pagination.events_page(selectors.events_all(), after=after, limit=limit)
+def events(
+    request: HttpRequest,
+    limit: Limit = pagination.DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> HttpResponse:
+    rows, next_cursor = pagination.events_page(selectors.events_all(), after=cursor, limit=limit)
     return JsonResponse(
         {
             "results": [event_payload(e) for e in rows],
-            "next": pagination.next_url(request, cursor),
+            "next": pagination.next_url(request, next_cursor),
         }
     )
 
 
-def _event_create(request: HttpRequest) -> HttpResponse:
-    data = parsing.parse_fields(parsing.read_json(request), inputs.EVENT_CREATE)
-    if "timezone" in data:
-        data["timezone_name"] = data.pop("timezone")
-    event = services.event_create(actor=current_user(request), **data)
+@api.post(
+    EVENTS,
+    operation_id="createEvent",
+    summary="Create an event (admins)",
+    response=_answers({201: EventOut}, 400, 401, 403, 409, 413, 429),
+    **WRITE,
+)
+def event_create(request: HttpRequest, data: EventCreate) -> HttpResponse:
+    fields = data.model_dump(exclude_unset=True)
+    if "timezone" in fields:
+        fields["timezone_name"] = fields.pop("timezone")
+    event = services.event_create(actor=current_user(request), **fields)
     url = reverse("api:event", kwargs={"slug": event.slug})
     return _created(request, event_payload(event), url, 201)
 
 
-@endpoint("GET", "PATCH")
+@api.get(
+    EVENT,
+    url_name="event",
+    operation_id="getEvent",
+    summary="One event",
+    response=_answers({200: EventOut}, 401, 404),
+    **READ,
+)
 def event(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(request, slug)
-    if request.method == "PATCH":
-        changes = parsing.parse_fields(parsing.read_json(request), inputs.EVENT_UPDATE)
-        found = services.event_update(actor=current_user(request), event=found, changes=changes)
+    return JsonResponse(event_payload(_event(request, slug)))
+
+
+@api.patch(
+    EVENT,
+    operation_id="updateEvent",
+    summary="Change an event (its editors)",
+    response=_answers({200: EventOut}, *WRITE_ERRORS),
+    **WRITE,
+)
+def event_update(request: HttpRequest, slug: str, data: schemas.EventUpdate) -> HttpResponse:
+    found = services.event_update(
+        actor=current_user(request),
+        event=_event(request, slug),
+        changes=data.model_dump(exclude_unset=True),
+    )
     return JsonResponse(event_payload(found))
 
 
-@endpoint("POST")
-def members(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _event(request, slug)
-    actor = current_user(request)
-    data = parsing.parse_fields(parsing.read_json(request), inputs.MEMBER_ADD)
+@api.post(
+    EVENT + "members/",
+    url_name="members",
+    operation_id="addMember",
+    summary="Give a user a role in the event (its editors)",
+    response=_answers({201: Member}, *WRITE_ERRORS),
+    **WRITE,
+)
+def members(request: HttpRequest, slug: str, data: MemberCreate) -> HttpResponse:
+    found, actor = _event(request, slug), current_user(request)
     # Checked before the username is looked up, so that non-editors cannot probe accounts.
     if not permissions.can_manage_event(actor, found):
         raise PermissionDenied("Only the event's editors can manage its members.")
-    user = _user_named(data["username"])
-    membership = services.membership_add(actor=actor, event=found, user=user, role=data["role"])
+    user = selectors.user_by_username(data.username)
+    if user is None:
+        raise invalid({"username": [f"There is no active user {data.username!r}."]})
+    membership = services.membership_add(actor=actor, event=found, user=user, role=data.role)
     payload = {"username": user.get_username(), "role": membership.role, "event": found.slug}
     return JsonResponse(payload, status=201)
-
-
-def _user_named(username: str) -> User:
-    model = get_user_model()
-    user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
-    if user is None:
-        raise invalid({"username": [f"There is no user {username!r}."]})
-    return user
 
 
 # --- posts ------------------------------------------------------------------------------
 
 
-@endpoint("GET", "POST")
+@api.get(
+    POSTS,
+    url_name="posts",
+    operation_id="listPosts",
+    summary="Published entries, newest first",
+    response=_answers({200: PostList, 304: None}, 400, 401, 404),
+    **READ,
+)
 @conditional_event_resource
-def posts(request: HttpRequest, slug: str) -> HttpResponse:
+def posts(
+    request: HttpRequest,
+    slug: str,
+    limit: Limit = pagination.DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> HttpResponse:
     found = _event(request, slug)
-    if request.method == "POST":
-        return _post_create(request, found)
-    after, limit = parsing.query_cursor(request), _limit(request)
-    page = selectors.stream_page(found, order=Event.Order.NEWEST, after=after, limit=limit)
+    page = selectors.stream_page(found, order=Event.Order.NEWEST, after=cursor, limit=limit)
     return JsonResponse(
         {
             "results": [post_payload(p) for p in page.posts],
@@ -133,45 +218,95 @@ def posts(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _post_create(request: HttpRequest, event: Event) -> HttpResponse:
-    key = parsing.idempotency_key(request)
-    data = parsing.parse_fields(parsing.read_json(request), inputs.POST_CREATE)
-    author = current_user(request)
-    post, created = services.post_publish(event=event, author=author, idempotency_key=key, **data)
+@api.post(
+    POSTS,
+    operation_id="createPost",
+    summary="Publish an entry (members)",
+    response=_answers({201: PostOut, 200: PostOut}, *WRITE_ERRORS, 409),
+    **WRITE,
+)
+def post_create(
+    request: HttpRequest,
+    slug: str,
+    data: PostCreate,
+    idempotency_key: IdempotencyKey | None = Header(None, alias="Idempotency-Key"),  # noqa: B008
+) -> HttpResponse:
+    found, author = _event(request, slug), current_user(request)
+    post, created = services.post_publish(
+        event=found,
+        author=author,
+        idempotency_key=(idempotency_key or "").strip() or None,
+        **data.model_dump(exclude_unset=True),
+    )
     # A repeat must not hand someone else's draft (or a removed entry) to a key-guesser.
     if not created and not permissions.can_see_post(author, post):
         raise services.Conflict("This Idempotency-Key was already used for another entry.")
-    url = reverse("api:post", kwargs={"slug": event.slug, "post_id": post.pk})
+    url = reverse("api:post", kwargs={"slug": found.slug, "post_id": post.pk})
     return _created(request, post_payload(post), url, 201 if created else 200)
 
 
-@endpoint("GET", "PATCH", "DELETE")
+@api.get(
+    POST,
+    url_name="post",
+    operation_id="getPost",
+    summary="One entry",
+    response=_answers({200: PostOut}, 401, 404),
+    **READ,
+)
 def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
-    found = _post(_event(request, slug), post_id, request)
-    if request.method == "DELETE":
-        services.post_delete(actor=current_user(request), post=found)
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        changes = parsing.parse_fields(parsing.read_json(request), inputs.POST_UPDATE)
-        found = services.post_update(actor=current_user(request), post=found, changes=changes)
+    return JsonResponse(post_payload(_post(_event(request, slug), post_id, request)))
+
+
+@api.patch(
+    POST,
+    operation_id="updatePost",
+    summary="Change an entry (its author or an editor)",
+    response=_answers({200: PostOut}, *WRITE_ERRORS, 409),
+    **WRITE,
+)
+def post_update(
+    request: HttpRequest,
+    slug: str,
+    post_id: int,
+    data: schemas.PostUpdate,
+) -> HttpResponse:
+    found = services.post_update(
+        actor=current_user(request),
+        post=_post(_event(request, slug), post_id, request),
+        changes=data.model_dump(exclude_unset=True),
+    )
     return JsonResponse(post_payload(found))
 
 
-# --- the change log and the schema ------------------------------------------------------
+@api.delete(
+    POST,
+    operation_id="deletePost",
+    summary="Remove an entry (its author or an editor)",
+    response=_answers({204: None}, 401, 403, 404, 429),
+    **WRITE,
+)
+def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    found = _post(_event(request, slug), post_id, request)
+    services.post_delete(actor=current_user(request), post=found)
+    return HttpResponse(status=204)
 
 
-@endpoint("GET")
+# --- the change log ---------------------------------------------------------------------
+
+
+@api.get(
+    EVENT + "changes/",
+    url_name="changes",
+    operation_id="listChanges",
+    summary=f"The change log after a seq, oldest first (at most {settings.LIVEBLOG_CATCHUP_LIMIT})",
+    response=_answers({200: Changes, 304: None}, 400, 401, 404),
+    **READ,
+)
 @conditional_event_resource
-def changes(request: HttpRequest, slug: str) -> HttpResponse:
+def changes(request: HttpRequest, slug: str, since: Since = 0) -> HttpResponse:
     found = _event(request, slug)
-    since = parsing.query_int(request, "since", default=0, low=0, high=parsing.MAX_BIGINT)
     rows = selectors.changes_since(found.pk, since, limit=settings.LIVEBLOG_CATCHUP_LIMIT)
     # A change may commit between reading the event and its changes: last_seq must never
     # be behind a change we return, or a client would think it saw the future.
     last_seq = max([found.last_seq] + [row["seq"] for row in rows[-1:]])
     return JsonResponse({"changes": rows, "last_seq": last_seq})
-
-
-@endpoint("GET")
-def schema(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(SCHEMA)

@@ -23,6 +23,13 @@ from liveblog.live import protocol
 MAX_BIGINT = 2**63 - 1
 
 
+def max_length(model: type[models.Model], name: str) -> int | None:
+    """A field's length limit, for the forms and the API schemas to read (not repeat)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.max_length
+
+
 def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
@@ -122,7 +129,7 @@ class Post(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
     )
-    headline = models.CharField(max_length=300, blank=True)
+    headline = models.CharField(max_length=settings.LIVEBLOG_MAX_HEADLINE_CHARS, blank=True)
     body = models.TextField()
     body_html = models.TextField(editable=False)
     published_at = models.DateTimeField(default=timezone.now)

@@ -8,12 +8,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from liveblog.blog import selectors
-from liveblog.blog.models import Event, Membership, Post
+from liveblog.blog.models import Event, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
 
@@ -136,10 +137,10 @@ def _minute(value: datetime) -> datetime:
 
 
 class EventSettingsForm(forms.Form):
-    title = forms.CharField(max_length=300)
+    title = forms.CharField(max_length=max_length(Event, "title"))
     summary = forms.CharField(
         required=False,
-        max_length=2000,
+        max_length=max_length(Event, "summary"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The lede shown under the title.",
     )
@@ -167,7 +168,9 @@ def _timezones() -> tuple[str, ...]:
 
 
 class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(
+        max_length=max_length(get_user_model(), get_user_model().USERNAME_FIELD)
+    )
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
     def clean_username(self) -> AbstractBaseUser:

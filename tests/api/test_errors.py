@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.test import Client
 
 from liveblog.api import errors, ratelimit
 from liveblog.blog import selectors
@@ -145,3 +146,30 @@ def test_server_error_handler_answers_json_under_api_only(rf):
     assert api.status_code == page.status_code == 500
     assert json.loads(api.content)["error"] == "server_error"
     assert page["Content-Type"].startswith("text/html")
+
+
+def test_csrf_failure_answers_json_under_api_only(rf):
+    api = errors.csrf_failure(rf.post("/api/v1/events/"), reason="CSRF cookie not set.")
+    page = errors.csrf_failure(rf.post("/editor/"), reason="CSRF cookie not set.")
+
+    assert api.status_code == page.status_code == 403
+    assert json.loads(api.content)["error"] == "csrf_failed"
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_post_to_an_unknown_api_address_is_a_json_404_even_without_csrf(db):
+    response = Api(Client(enforce_csrf_checks=True)).post("/api/v1/nothing/", {"x": 1})
+
+    assert response.status_code == 404
+    assert _is_error_shape(response)
+
+
+def test_an_empty_body_is_malformed_json(event, reporter, api_for):
+    api = api_for(reporter)
+    response = api.client.post(
+        url(event.slug, "posts"), b"", content_type="application/json",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from liveblog.api import ratelimit
 from liveblog.blog.models import Post
+from tests.api import openapi
 from tests.faults.client import LiveClient, http_json
 from tests.servers import Server
 
@@ -30,7 +31,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 def get(url: str) -> tuple[int, Message, bytes]:
     with urllib.request.urlopen(url, timeout=15) as response:
-        return response.status, response.headers, response.read()
+        raw = response.read()
+        openapi.check_urllib("GET", url, response, raw)
+        return response.status, response.headers, raw
 
 
 def readers_on(server: Server, event_pk: int) -> int:
@@ -81,7 +84,9 @@ async def publish(topology, newsroom, body: str, key: str | None = None) -> tupl
     def send() -> tuple[int, Any]:
         with urllib.request.urlopen(request, timeout=15) as response:
             location = response.headers["Location"]
-            return response.status, {**json.loads(response.read()), "location": location}
+            raw = response.read()
+            openapi.check_urllib("POST", url, response, raw)
+            return response.status, {**json.loads(raw), "location": location}
 
     return await asyncio.to_thread(send)
 

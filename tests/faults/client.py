@@ -11,6 +11,7 @@ from typing import Any
 
 import websockets
 
+from tests.api import openapi
 from tests.servers import Server
 
 
@@ -23,9 +24,12 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None)
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             raw = response.read()
+            openapi.check_urllib(method, url, response, raw)
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+        raw = error.read()
+        openapi.check_urllib(method, url, error, raw)
+        return error.code, json.loads(raw or b"null")
 
 
 def page_state(server: Server, slug: str) -> dict[int, str]:

@@ -9,6 +9,7 @@ import pytest
 import websockets
 
 from liveblog.blog.models import ApiToken
+from tests.api import openapi
 from tests.factories import EventFactory, MembershipFactory
 from tests.servers import asgi_servers
 
@@ -23,8 +24,10 @@ def api_post(url: str, token: str, body: dict) -> dict:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+        openapi.check_urllib("POST", url, response, raw)
         assert response.status == 201
-        return json.loads(response.read())
+        return json.loads(raw)
 
 
 async def next_frame(ws) -> dict:
