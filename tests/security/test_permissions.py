@@ -854,3 +854,32 @@ def test_removed_member_loses_api_access_at_once(world, role):
         assert response.status_code == status, describe(call, response)
         assert set(response.json()) == {"error", "detail", "fields"}
     assert snapshot() == before
+
+
+API_KEEPS_DEACTIVATED_MEMBERS = pytest.mark.xfail(
+    strict=True,
+    reason="API finding: POST …/members/ makes a deactivated user a member (201); issue 14,"
+    " reproduction 10. liveblog/api is being rewritten: fixed there, not here.",
+)
+
+
+@pytest.mark.parametrize(
+    "channel", ["page", pytest.param("api", marks=API_KEEPS_DEACTIVATED_MEMBERS)]
+)
+def test_deactivated_user_cannot_be_made_a_member(world, channel):
+    """A deactivated account is as good as gone (SPEC §4): no way in adds it back."""
+    world.candidate.is_active = False
+    world.candidate.save(update_fields=["is_active"])
+    before = snapshot()
+    data = {"username": "candidate", "role": "reporter"}
+
+    if channel == "page":
+        response = send_page(world, EDITOR, Call("post", _editor(world, "members"), data))
+        assert response.status_code == 200  # the form again, its error next to the field
+        assert "No active user has this username." in response.content.decode()
+    else:
+        call = Call("post", _api(world, "members"), data)
+        response = send_api(world, EDITOR, call, token_of(world, EDITOR))
+        assert response.status_code == 400, describe(call, response)
+        assert "username" in response.json()["fields"]
+    assert snapshot() == before
