@@ -856,16 +856,9 @@ def test_removed_member_loses_api_access_at_once(world, role):
     assert snapshot() == before
 
 
-API_KEEPS_DEACTIVATED_MEMBERS = pytest.mark.xfail(
-    strict=True,
-    reason="API finding: POST …/members/ makes a deactivated user a member (201); issue 14,"
-    " reproduction 10. liveblog/api is being rewritten: fixed there, not here.",
-)
-
-
-@pytest.mark.parametrize(
-    "channel", ["page", pytest.param("api", marks=API_KEEPS_DEACTIVATED_MEMBERS)]
-)
+# Issue 14, reproduction 10: the API made a deactivated user a member (201); it now looks
+# people up through selectors.user_by_username, as the editor does.
+@pytest.mark.parametrize("channel", ["page", "api"])
 def test_deactivated_user_cannot_be_made_a_member(world, channel):
     """A deactivated account is as good as gone (SPEC §4): no way in adds it back."""
     world.candidate.is_active = False
