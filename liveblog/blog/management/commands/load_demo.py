@@ -4,8 +4,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from liveblog.blog import services
@@ -33,6 +34,14 @@ ENTRIES = [
 
 class Command(BaseCommand):
     help = "Create a demo event with entries and a demo editor account (development only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server will answer, for the printed links (`make run` passes "
+            "http://$(HOST):$(PORT)).",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,10 +80,11 @@ class Command(BaseCommand):
                     published_at=now + timedelta(minutes=minutes),
                     is_key_event=bool(headline),
                 )
+        base = options["base_url"].rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDemo ready: http://127.0.0.1:8000/events/opening-ceremony/\n"
-                f"Editor: http://127.0.0.1:8000/editor/  username: {DEMO_USERNAME}  "
+                f"\nDemo ready: {base}{reverse('reader:event', args=[DEMO_SLUG])}\n"
+                f"Editor: {base}{reverse('editor:home')}  username: {DEMO_USERNAME}  "
                 f"password: {DEMO_PASSWORD}\n"
             )
         )
