@@ -35,8 +35,7 @@ $(STAMP): pyproject.toml | $(UV)
 	@touch $(STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py load_demo --base-url=http://$(HOST):$(PORT)
+	DEBUG=1 $(BIN)/python manage.py load_demo --migrate --base-url=http://$(HOST):$(PORT)
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(STAMP)

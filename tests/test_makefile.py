@@ -23,7 +23,7 @@ def test_make_run_serves_and_prints_the_port_and_host_it_is_given():
     commands = make_run_commands("PORT=8110", "HOST=0.0.0.0")
     load_demo = next(line for line in commands if "load_demo" in line)
     runserver = next(line for line in commands if "runserver" in line)
-    assert "--base-url=http://0.0.0.0:8110" in load_demo
+    assert "--migrate" in load_demo and "--base-url=http://0.0.0.0:8110" in load_demo
     assert runserver.endswith("runserver 0.0.0.0:8110")
     assert not any("8000" in line for line in commands)
 

@@ -31,7 +31,7 @@ def test_demo_links_carry_the_port_it_serves_on():
 
 
 def test_demo_is_served_and_its_editor_signs_in():
-    load_demo()
+    load_demo("--migrate")  # as `make run` does (a no-op migrate here)
     again = load_demo()  # idempotent: `make run` loads it at every start
     assert "http://127.0.0.1:8000/events/opening-ceremony/" in again
     event = Event.objects.get(slug="opening-ceremony")
