@@ -19,8 +19,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 # `make run` installs what running needs (the project's dependencies); the test and lint
 # tools (the `dev` extra) come only with the targets that use them. Both install with uv (from
-# PyPI, into the venv): it downloads in parallel and compiles no bytecode, which makes a fresh
-# `make run` several times faster than pip (issue 12).
+# PyPI, into the venv): it downloads in parallel and compiles no bytecode. Measured for issue
+# 12 on a fresh clone, the runtime install took 10-13 s with pip, 3-6 s with uv (bootstrap
+# included).
 $(UV):
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "Could not create a virtualenv: install python3-venv (apt-get install python3-venv)."; exit 1; }
