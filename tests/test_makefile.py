@@ -29,6 +29,7 @@ def test_make_run_serves_and_prints_the_port_and_host_it_is_given():
 
 
 def test_make_run_installs_no_test_or_lint_tools():
-    installs = [line for line in make_run_commands() if " install " in line]
-    assert installs, "make run installs the project"
-    assert not any("dev" in line for line in installs), installs
+    commands = make_run_commands()
+    project = [line for line in commands if " install " in line and " -e " in line]
+    assert project and all(line.endswith(" -e .") for line in project), project
+    assert not any("[dev]" in line for line in commands), commands
