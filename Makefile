@@ -22,8 +22,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # PyPI, into the venv): it downloads in parallel and compiles no bytecode. The venv has no pip
 # of its own (ensurepip alone took 2.5-5 s): uv comes through the system's pip where there is
 # one (22.3 or later, for --python), else through the venv's own pip after all. Measured for
-# issue 12 on a fresh clone, the runtime install took 13-18 s with pip (venv included), 3-7 s
-# with uv.
+# issue 12 on a fresh clone (2 shared cores), the venv and the runtime install took 12-18 s
+# with pip, 4-7 s this way.
 UV_REQ := uv>=0.9,<1
 $(UV):
 	@test -d $(VENV) || $(PYTHON) -m venv --without-pip $(VENV) || { rm -rf $(VENV); \
