@@ -4,8 +4,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from liveblog.blog import services
@@ -34,8 +36,35 @@ ENTRIES = [
 class Command(BaseCommand):
     help = "Create a demo event with entries and a demo editor account (development only)."
 
-    @transaction.atomic
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server will answer, for the printed links (`make run` passes "
+            "http://$(HOST):$(PORT)).",
+        )
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Migrate the database first, in this process (`make run`: one Django start "
+            "fewer before the server answers).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
+        self._load()
+        base = options["base_url"].rstrip("/")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nDemo ready: {base}{reverse('reader:event', args=[DEMO_SLUG])}\n"
+                f"Editor: {base}{reverse('editor:home')}  username: {DEMO_USERNAME}  "
+                f"password: {DEMO_PASSWORD}\n"
+            )
+        )
+
+    @transaction.atomic
+    def _load(self) -> None:
         User = get_user_model()
         admin, _ = User.objects.get_or_create(
             username="demo-admin", defaults={"is_staff": True, "is_superuser": True}
@@ -71,10 +100,3 @@ class Command(BaseCommand):
                     published_at=now + timedelta(minutes=minutes),
                     is_key_event=bool(headline),
                 )
-        self.stdout.write(
-            self.style.SUCCESS(
-                "\nDemo ready: http://127.0.0.1:8000/events/opening-ceremony/\n"
-                f"Editor: http://127.0.0.1:8000/editor/  username: {DEMO_USERNAME}  "
-                f"password: {DEMO_PASSWORD}\n"
-            )
-        )
