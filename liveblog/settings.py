@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # a locked-out login answers 429 (AXES_* below)
+    # The request's address for the audit log's entries (liveblog/blog/audit.py).
+    "liveblog.middleware.AuditAddressMiddleware",
     # Last, and sync only: the chain runs in the request's thread (liveblog/middleware.py).
     "liveblog.middleware.SyncChain",
 ]
