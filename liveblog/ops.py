@@ -1,18 +1,27 @@
 """Operations: what a load balancer and a monitoring system ask of each process.
 
 `/healthz` says whether this process can reach PostgreSQL and the channel layer (SPEC §5);
-`/metrics` serves this process's Prometheus metrics (liveblog/metrics.py defines them).
+`/metrics` serves this process's Prometheus metrics (liveblog/metrics.py defines them);
+`/csp-report` takes the browsers' Content-Security-Policy violation reports.
 """
 
 import asyncio
 import hmac
+import json
 import logging
+import math
+import re
+import time
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 logger = logging.getLogger(__name__)
@@ -60,3 +69,116 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+csp_logger = logging.getLogger("liveblog.csp")
+
+CSP_REPORT_MAX_BYTES = 16 * 1024
+CSP_REPORTS_PER_REQUEST = 20  # the Reporting API batches; more than this is not a browser
+_CSP_WINDOW_SECONDS = 60
+_CSP_FIELD_CHARS = 300
+# What is logged of a report, by its name in report-uri's format (application/csp-report)
+# and in the Reporting API's (application/reports+json, a list of `csp-violation` reports).
+_CSP_FIELDS = {
+    "document": ("document-uri", "documentURL"),
+    "directive": ("effective-directive", "effectiveDirective"),
+    "blocked": ("blocked-uri", "blockedURL"),
+    "disposition": ("disposition", "disposition"),
+    "source": ("source-file", "sourceFile"),
+    "line": ("line-number", "lineNumber"),
+    "column": ("column-number", "columnNumber"),
+    "sample": ("script-sample", "sample"),
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@csrf_exempt  # browsers send reports without a token, and nothing is written but a log line
+@require_POST
+def csp_report(request: HttpRequest) -> HttpResponse:
+    """Logs each violation as a warning of `liveblog.csp` and answers 204. Anyone can post
+    here, so the body is bounded, each address is limited, and nothing in it is trusted."""
+    retry_after = _csp_rate_limited(request.META.get("REMOTE_ADDR", "unknown"))
+    if retry_after:
+        response = HttpResponse("too many reports\n", status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HttpResponse("bad Content-Length\n", status=400)
+    if length > CSP_REPORT_MAX_BYTES:
+        return HttpResponse("report too large\n", status=413)
+    body = request.read(CSP_REPORT_MAX_BYTES + 1)
+    if len(body) > CSP_REPORT_MAX_BYTES:
+        return HttpResponse("report too large\n", status=413)
+    if request.content_type not in (
+        "application/csp-report",
+        "application/reports+json",
+        "application/json",
+    ):
+        return HttpResponse("expected application/csp-report or application/reports+json\n",
+                            status=415)  # fmt: skip
+    try:
+        reports = _csp_violations(json.loads(body))
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return HttpResponse("not a CSP report\n", status=400)
+    for report in reports[:CSP_REPORTS_PER_REQUEST]:
+        fields = _csp_fields(report)
+        csp_logger.warning(
+            "csp violation: %s blocked %s on %s",
+            fields["directive"],
+            fields["blocked"],
+            fields["document"],
+            extra={"csp": fields, "client": request.META.get("REMOTE_ADDR", "")},
+        )
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _csp_violations(data: Any) -> list[tuple[int, dict[str, Any]]]:
+    """Each report's body, with the index of its field names in _CSP_FIELDS."""
+    if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
+        return [(0, data["csp-report"])]
+    if isinstance(data, list):
+        return [
+            (1, item["body"])
+            for item in data
+            if isinstance(item, dict)
+            and item.get("type") == "csp-violation"
+            and isinstance(item.get("body"), dict)
+        ]
+    raise ValueError("neither a csp-report object nor a list of reports")
+
+
+def _csp_fields(report: tuple[int, dict[str, Any]]) -> dict[str, str]:
+    style, body = report
+    fields = {}
+    for name, keys in _CSP_FIELDS.items():
+        value = body.get(keys[style], "")
+        text = value if isinstance(value, str) else json.dumps(value)
+        fields[name] = _CONTROL.sub("?", text)[:_CSP_FIELD_CHARS]
+    return fields
+
+
+def _csp_rate_limited(address: str) -> int:
+    """Seconds until this address may report again, or 0. A cache that does not answer lets
+    the report through (it only costs a log line)."""
+    if not settings.LIVEBLOG_RATE_LIMITS:
+        return 0
+    now = time.time()
+    window = int(now // _CSP_WINDOW_SECONDS)
+    key = f"csp-report:{address}:{window}"
+    try:
+        cache.add(key, 0, timeout=_CSP_WINDOW_SECONDS + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=_CSP_WINDOW_SECONDS + 1)
+            count = 1
+    except Exception:
+        csp_logger.warning("csp report limit: cache unavailable", exc_info=True)
+        return 0
+    if count <= settings.CSP_REPORTS_PER_MINUTE:
+        return 0
+    return max(1, math.ceil((window + 1) * _CSP_WINDOW_SECONDS - now))

@@ -7,6 +7,7 @@ layer, one process): that is `make run`'s development default and nothing more.
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from liveblog.env import (
@@ -59,7 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "liveblog.middleware.ContentSecurityPolicy",  # django-csp's, with per-page nonces
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # a locked-out login answers 429 (AXES_* below)
     # The request's address for the audit log's entries (liveblog/blog/audit.py).
     "liveblog.middleware.AuditAddressMiddleware",
@@ -233,17 +235,50 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Content-Security-Policy (django-csp, with liveblog.middleware.ContentSecurityPolicy): scripts
+# run only with the page's nonce (`nonce="{{ request.csp_nonce }}"` on every <script>; a
+# public page's nonce belongs to its ETag, so cached copies and 304s stay consistent), and
+# nothing loads from another site. Images: this site's own, plus LIVEBLOG_IMAGE_ORIGINS
+# (where it serves uploads from, if elsewhere; the Markdown renderer shows any other image as
+# a link). Frames: LIVEBLOG_EMBED_FRAME_ORIGINS, the embeds' providers (none yet). Sockets:
+# this site's own origin, added per request by the middleware. Browsers report violations to
+# /csp-report (liveblog/ops.py), logged by `liveblog.csp`.
+LIVEBLOG_IMAGE_ORIGINS: list[str] = []
+LIVEBLOG_EMBED_FRAME_ORIGINS: list[str] = []
+CSP_REPORT_PATH = "/csp-report"
+CSP_REPORTS_PER_MINUTE = envint("CSP_REPORTS_PER_MINUTE", 30, minimum=1)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "https:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
-        "frame-ancestors": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        "default-src": [SELF],
+        "script-src": [NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *LIVEBLOG_IMAGE_ORIGINS],
+        "connect-src": [SELF],
+        "frame-src": LIVEBLOG_EMBED_FRAME_ORIGINS or [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": not DEBUG and SECURE_SSL_REDIRECT,
+        "report-uri": [CSP_REPORT_PATH],
+        "report-to": "csp",
     }
+}
+# Django's admin (5.2) puts no nonce on its own scripts: under /admin/ its static files run.
+CSP_ADMIN_SCRIPT_SRC = [SELF]
+# Browser features no page uses, refused for our pages and any frame in them
+# (django-permissions-policy). Copy-link and share on entries need the last two.
+_UNUSED_FEATURES = (
+    "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics",
+    "camera", "display-capture", "geolocation", "gyroscope", "hid", "idle-detection",
+    "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi", "otp-credentials",
+    "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+    "window-management", "xr-spatial-tracking",
+)  # fmt: skip
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    **{feature: [] for feature in _UNUSED_FEATURES},
+    "clipboard-write": ["self"],
+    "web-share": ["self"],
 }
 
 # /metrics (Prometheus): with METRICS_TOKEN set, scrapers send it as a bearer token. Without

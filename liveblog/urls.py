@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics_view, name="metrics"),
+    path("csp-report", ops.csp_report, name="csp-report"),
     path("editor/", include("liveblog.editor.urls")),
     path("api/", include("liveblog.api.urls")),
     path("", include("liveblog.reader.urls")),

@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from liveblog.blog import selectors
@@ -111,7 +111,10 @@ class PostForm(forms.Form):
                     self.data, self.files, self.add_prefix(name)
                 )
                 if submitted and not self.get_initial_for_field(self.fields[name], name):
-                    raise ValidationError("Only editors can pin entries or mark key events.")
+                    # A refusal, not a mistake to correct: the checkboxes are disabled for
+                    # non-editors, so only a crafted request gets here, and SPEC §4 answers
+                    # it 403 (the view's refusals_as_403) rather than a re-rendered form.
+                    raise PermissionDenied("Only editors can pin entries or mark key events.")
         return cleaned
 
     def changes_to(self, post: Post) -> dict[str, Any]:

@@ -95,7 +95,18 @@ def event_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
     memo: dict[str, str] = request.__dict__.setdefault("_liveblog_etags", {})
     if slug not in memo:
         memo[slug] = _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+    request.__dict__[_PAGE_TAG_ATTR] = memo[slug]
     return memo[slug]
+
+
+_PAGE_TAG_ATTR = "_liveblog_page_tag"
+
+
+def page_tag(request: HttpRequest) -> str | None:
+    """The ETag of the event page this request is answered with, once the conditional check
+    has computed it: everything the page shows is named by it (liveblog/middleware.py ties
+    the page's CSP nonce to it, so a cached copy and its 304s name the same nonce)."""
+    return request.__dict__.get(_PAGE_TAG_ATTR)
 
 
 def event_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:

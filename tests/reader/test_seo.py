@@ -14,6 +14,7 @@ from django.test import Client
 from liveblog.blog.models import Event
 from tests.factories import PostFactory, UserFactory
 
+JSONLD = r'<script nonce="[^"]+" type="application/ld\+json">(.*?)</script>'
 pytestmark = pytest.mark.django_db
 
 BASE = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -115,7 +116,7 @@ def test_jsonld_of_a_200_entry_event_is_a_valid_live_blog_posting(big_event):
 def test_jsonld_cannot_be_broken_out_of_by_entry_text(event):
     PostFactory(event=event, headline="</script><script>alert(1)</script>", body="x")
     html = Client().get(f"/events/{event.slug}/").content.decode()
-    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    script = re.search(JSONLD, html, re.S)
     assert "alert" in script.group(1) and "<" not in script.group(1)
 
 

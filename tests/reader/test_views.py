@@ -13,11 +13,12 @@ from liveblog.blog import services
 from liveblog.blog.models import Event
 from tests.factories import EventFactory, PostFactory
 
+JSONLD = r'<script nonce="[^"]+" type="application/ld\+json">(.*?)</script>'
 pytestmark = pytest.mark.django_db
 
 
 def jsonld(html: str) -> dict:
-    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    match = re.search(JSONLD, html, re.S)
     assert match, "the page carries JSON-LD"
     return json.loads(match.group(1))
 
