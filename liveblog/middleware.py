@@ -11,6 +11,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from liveblog.blog import audit
 from liveblog.http import caching
 
 
@@ -37,6 +38,22 @@ class SyncChain:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
+
+
+class AuditAddressMiddleware:
+    """Gives the audit log the address of the request being served (REMOTE_ADDR, as the
+    ASGI server resolved it from the trusted proxy only), so services record it without
+    taking a request (liveblog/blog/audit.py). Sync only, like SyncChain below it."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        with audit.address(audit.request_address(request)):
+            return self.get_response(request)
 
 
 class ContentSecurityPolicy(CSPMiddleware):

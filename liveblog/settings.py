@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "liveblog.middleware.ContentSecurityPolicy",  # django-csp's, with per-page nonces
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # a locked-out login answers 429 (AXES_* below)
+    # The request's address for the audit log's entries (liveblog/blog/audit.py).
+    "liveblog.middleware.AuditAddressMiddleware",
     # Last, and sync only: the chain runs in the request's thread (liveblog/middleware.py).
     "liveblog.middleware.SyncChain",
 ]

@@ -5,22 +5,19 @@ that token requests need no cookie; a session request that changes something is 
 checked for CSRF here instead, exactly as Django would.
 """
 
-from datetime import timedelta
+from datetime import UTC
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils import timezone
 
 from liveblog.api import ratelimit
 from liveblog.api.errors import ApiError, not_authenticated
+from liveblog.blog import services
 from liveblog.blog.models import ApiToken
 from liveblog.blog.permissions import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# last_used_at is for people auditing tokens, not for accounting: writing it on every
-# request would turn each read into a write.
-LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def authenticate(request: HttpRequest) -> None:
@@ -75,14 +72,15 @@ def _token(header: str) -> ApiToken:
     )
     if token is None or not token.user.is_active:
         raise not_authenticated("This token is not valid.")
-    _touch(token)
+    if token.has_expired():
+        services.token_refuse_expired(token=token)
+        assert token.expires_at is not None
+        when = token.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise not_authenticated(
+            f"This token expired on {when}; create a new one (editor: API tokens)."
+        )
+    services.token_use(token=token)  # last_used_at and the audit log, once a minute
     return token
-
-
-def _touch(token: ApiToken) -> None:
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
 class _CsrfCheck(CsrfViewMiddleware):

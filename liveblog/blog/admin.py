@@ -21,7 +21,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 
 from liveblog.blog import services
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
+from liveblog.blog.models import ApiToken, AuditEntry, Change, Event, Membership, Post
 
 _REFUSED_ATTR = "_liveblog_admin_refused"
 
@@ -299,12 +299,38 @@ class ChangeAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log (liveblog/blog/audit.py): readable by admins, never editable here."""
+
+    list_display = ["created_at", "username", "action", "event", "post", "address", "detail"]
+    list_filter = [
+        "action",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("event", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["username", "address"]
+    date_hierarchy = "created_at"
+    list_select_related = ["event", "post"]
+    show_full_result_count = False  # the log only grows: no COUNT(*) of all of it per page
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(ServiceAdmin):
     """Tokens are issued and revoked, never edited: a token handed to another user, or
     renamed, is a different credential (issue a new one)."""
 
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "expires_at"]
     fields = ["user", "name"]
     autocomplete_fields = ["user"]
 
@@ -313,7 +339,7 @@ class ApiTokenAdmin(ServiceAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         try:
-            token, key = services.token_create(user=obj.user, name=obj.name)
+            token, key = services.token_create(user=obj.user, name=obj.name, actor=request.user)
         except ValidationError as exc:
             raise _Refused(exc) from exc
         _adopt(obj, token)

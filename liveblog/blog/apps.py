@@ -5,3 +5,16 @@ class BlogConfig(AppConfig):
     name = "liveblog.blog"
     label = "blog"
     verbose_name = "Live blog"
+
+    def ready(self) -> None:
+        # Security events that Django and django-axes raise themselves go to the audit log;
+        # every other entry is written by the services (liveblog/blog/audit.py).
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+
+        from liveblog.blog import audit
+
+        user_logged_in.connect(audit.on_logged_in, dispatch_uid="liveblog.audit.logged_in")
+        user_logged_out.connect(audit.on_logged_out, dispatch_uid="liveblog.audit.logged_out")
+        user_login_failed.connect(audit.on_login_failed, dispatch_uid="liveblog.audit.failed")
+        user_locked_out.connect(audit.on_locked_out, dispatch_uid="liveblog.audit.locked_out")

@@ -7,6 +7,7 @@ the next `seq` of its event, assigned in the writing transaction (see services._
 import hashlib
 import secrets
 import zoneinfo
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -223,16 +224,97 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # None: it never expires. Past it, the API refuses the token with a 401 saying so.
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    def has_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, user: models.Model, name: str = "") -> tuple["ApiToken", str]:
+    def issue(
+        cls, *, user: models.Model, name: str = "", expires_at: datetime | None = None
+    ) -> tuple["ApiToken", str]:
         key = "lb_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, key_hash=cls.hash(key), prefix=key[:8])
+        token = cls.objects.create(
+            user=user, name=name, key_hash=cls.hash(key), prefix=key[:8], expires_at=expires_at
+        )
         return token, key
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, from which address: every write and every security event.
+
+    Written by liveblog.blog.audit.record, in the transaction of the write it records (a
+    rolled-back write leaves no entry), and never changed afterwards: the admin only lists
+    them, and save() refuses to update one. `username` keeps the name of the actor (or the
+    name a failed login tried) after the account is gone; `detail` is small and never holds
+    a password or a token's key (a token is named by its prefix).
+    """
+
+    class Action(models.TextChoices):
+        LOGIN_SUCCEEDED = "login.succeeded", "Login succeeded"
+        LOGIN_FAILED = "login.failed", "Login failed"
+        LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
+        LOGOUT = "logout", "Logout"
+        TOKEN_ISSUED = "token.issued", "Token issued"
+        TOKEN_USED = "token.used", "Token used"
+        TOKEN_REVOKED = "token.revoked", "Token revoked"
+        TOKEN_EXPIRED_USE = "token.expired_use", "Expired token refused"
+        MEMBERSHIP_ADDED = "membership.added", "Member added"
+        MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Member's role changed"
+        MEMBERSHIP_REMOVED = "membership.removed", "Member removed"
+        EVENT_CREATED = "event.created", "Event created"
+        EVENT_UPDATED = "event.updated", "Event updated"
+        EVENT_RENAMED = "event.renamed", "Event renamed (slug changed)"
+        POST_CREATED = "post.created", "Entry created (draft or published)"
+        POST_UPDATED = "post.updated", "Entry updated"
+        POST_PUBLISHED = "post.published", "Draft published"
+        POST_UNPUBLISHED = "post.unpublished", "Entry moved to drafts"
+        POST_DELETED = "post.deleted", "Entry deleted"
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    username = models.CharField(max_length=150, blank=True, editable=False)
+    action = models.CharField(max_length=32, choices=Action.choices, editable=False)
+    # SET_NULL, not CASCADE: removing an event or an entry must not remove its history.
+    event = models.ForeignKey(
+        Event, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    # The client's address as the server resolved it (REMOTE_ADDR: only the trusted proxy's
+    # X-Forwarded-For counts); None outside a request (a management command).
+    address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    detail = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["-created_at", "-id"], name="auditentry_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit entries are never changed.")
+        super().save(*args, **kwargs)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User as UserModel
 from django.db.models import Q
 
 from liveblog.blog import permissions
-from liveblog.blog.models import Change, Event, Membership, Post
+from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
 from liveblog.blog.permissions import User
 
 
@@ -193,3 +193,17 @@ def drafts_for_editor(event: Event, user: User) -> list[Post]:
 
 def event_members(event: Event) -> list[Membership]:
     return list(event.memberships.select_related("user").order_by("role", "user__username"))
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """`user`'s own API tokens, newest first (the editor's token page)."""
+    if not user.is_authenticated:
+        return []
+    return list(ApiToken.objects.filter(user_id=user.pk))
+
+
+def token_of(user: User, token_id: int) -> ApiToken | None:
+    """One of `user`'s own tokens; someone else's is None, as a missing one (a 404)."""
+    if not user.is_authenticated:
+        return None
+    return ApiToken.objects.select_related("user").filter(user_id=user.pk, pk=token_id).first()

@@ -3,6 +3,9 @@ log in the same transaction, and leaves the live push to live.publish (after com
 
 Services raise django's PermissionDenied and ValidationError (with field names), and
 Conflict when a unique thing is already taken.
+
+Each write is also recorded in the audit log (audit.record: who, what, from which address),
+in the same transaction, so a write that rolls back leaves no entry.
 """
 
 from collections.abc import Mapping
@@ -13,11 +16,20 @@ from django.conf import settings
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import permissions
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, validate_timezone
+from liveblog.blog import audit, permissions
+from liveblog.blog.models import (
+    ApiToken,
+    AuditEntry,
+    Change,
+    Event,
+    Membership,
+    Post,
+    validate_timezone,
+)
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
@@ -27,6 +39,9 @@ from liveblog.live import protocol, publish
 
 class Conflict(ValidationError):
     """The request is well-formed but collides with existing state (HTTP 409)."""
+
+
+Action = AuditEntry.Action
 
 
 def _person(user: User) -> UserModel:
@@ -203,7 +218,15 @@ def event_create(
     )
     _clean_event(event)
     _save_event(event)
-    Membership.objects.create(event=event, user=_person(actor), role=Membership.Role.EDITOR)
+    creator = _person(actor)
+    Membership.objects.create(event=event, user=creator, role=Membership.Role.EDITOR)
+    audit.record(action=Action.EVENT_CREATED, actor=actor, event=event, detail={"slug": event.slug})
+    audit.record(
+        action=Action.MEMBERSHIP_ADDED,
+        actor=actor,
+        event=event,
+        detail={"member": creator.get_username(), "role": Membership.Role.EDITOR},
+    )
     return event
 
 
@@ -238,6 +261,7 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     if "slug" in changes and not permissions.is_admin(actor):
         raise PermissionDenied("Only admins can change an event's address (its slug).")
     event = Event.objects.select_for_update().get(pk=event.pk)
+    before = {name: getattr(event, name) for name in (*EVENT_FIELDS, "slug")}
     renamed = "slug" in changes and changes["slug"] != event.slug
     if renamed:
         event_slug_validate(slug=changes["slug"], event=event)
@@ -254,6 +278,16 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     else:
         event.save()  # nothing unique changes: no savepoint
     _record(event=event, kind=Change.Kind.EVENT_UPDATED, actor=actor)
+    changed = [name for name, value in before.items() if getattr(event, name) != value]
+    audit.record(
+        action=Action.EVENT_RENAMED if renamed else Action.EVENT_UPDATED,
+        actor=actor,
+        event=event,
+        detail={
+            "fields": changed,
+            **({"from": before["slug"], "to": event.slug} if renamed else {}),
+        },
+    )
     return event
 
 
@@ -264,9 +298,25 @@ def membership_add(*, actor: User, event: Event, user: User, role: str) -> Membe
         raise PermissionDenied("Only the event's editors can manage its members.")
     if role not in Membership.Role.values:
         raise ValidationError({"role": [f"Choose one of: {', '.join(Membership.Role.values)}."]})
-    membership, _ = Membership.objects.update_or_create(
-        event=event, user=_person(user), defaults={"role": role}
+    person = _person(user)
+    # The role before, for the audit entry (locked: a concurrent change waits for us).
+    previous = (
+        Membership.objects.select_for_update()
+        .filter(event=event, user=person)
+        .values_list("role", flat=True)
+        .first()
     )
+    membership, created = Membership.objects.update_or_create(
+        event=event, user=person, defaults={"role": role}
+    )
+    if created or previous != role:
+        audit.record(
+            action=Action.MEMBERSHIP_ADDED if created else Action.MEMBERSHIP_ROLE_CHANGED,
+            actor=actor,
+            event=event,
+            detail={"member": person.get_username(), "role": role}
+            | ({} if created else {"from": previous}),
+        )
     return membership
 
 
@@ -276,7 +326,15 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
     read per request, so the access ends with the next one (SPEC §4)."""
     if not permissions.can_manage_event(actor, event):
         raise PermissionDenied("Only the event's editors can manage its members.")
-    Membership.objects.filter(event=event, user=_person(user)).delete()
+    person = _person(user)
+    removed, _ = Membership.objects.filter(event=event, user=person).delete()
+    if removed:
+        audit.record(
+            action=Action.MEMBERSHIP_REMOVED,
+            actor=actor,
+            event=event,
+            detail={"member": person.get_username()},
+        )
 
 
 # --- posts ------------------------------------------------------------------------------
@@ -325,6 +383,13 @@ def _unpin_others(*, actor: User, post: Post) -> None:
     for other in others.select_related("author", "event"):
         other.is_pinned = False
         other.save(update_fields=["is_pinned", "updated_at"])
+        audit.record(
+            action=Action.POST_UPDATED,
+            actor=actor,
+            event=post.event,
+            post=other,
+            detail={"fields": ["is_pinned"], "because": f"entry {post.pk} was pinned"},
+        )
         if other.is_public:
             _record(event=post.event, kind=Change.Kind.POST_UPDATED, actor=actor, post=other)
 
@@ -372,6 +437,13 @@ def post_publish(
                 event=event, idempotency_key=idempotency_key
             )
             return existing, False
+    audit.record(
+        action=Action.POST_CREATED,
+        actor=author,
+        event=event,
+        post=post,
+        detail={"status": post.status},
+    )
     if post.is_public:
         if post.is_pinned:
             _unpin_others(actor=author, post=post)
@@ -403,6 +475,7 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     ):
         _check_moderation(actor, post.event, is_pinned=True, is_key_event=False)
     was_public = post.is_public
+    before = {name: getattr(post, name) for name in POST_FIELDS}
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
@@ -413,6 +486,7 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     )
     post.body_html = markdown_to_html(post.body)
     post.save()
+    _audit_update(actor=actor, post=post, before=before)
     if post.is_public and post.is_pinned:
         _unpin_others(actor=actor, post=post)
     if was_public and post.is_public:
@@ -422,6 +496,17 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     elif was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
     return post
+
+
+def _audit_update(*, actor: User, post: Post, before: Mapping[str, Any]) -> None:
+    changed = [name for name, value in before.items() if getattr(post, name) != value]
+    action = Action.POST_UPDATED
+    if before["status"] != post.status:
+        published = post.status == Post.Status.PUBLISHED
+        action = Action.POST_PUBLISHED if published else Action.POST_UNPUBLISHED
+    audit.record(
+        action=action, actor=actor, event=post.event, post=post, detail={"fields": changed}
+    )
 
 
 @transaction.atomic
@@ -436,34 +521,118 @@ def post_delete(*, actor: User, post: Post) -> None:
     post.deleted_at = timezone.now()
     post.deleted_by = _person(actor)
     post.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    audit.record(
+        action=Action.POST_DELETED,
+        actor=actor,
+        event=post.event,
+        post=post,
+        detail={"status": post.status},
+    )
     if was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
 
 
 # --- tokens -----------------------------------------------------------------------------
 
+# The longest a token may be given (a token for ever is issued without expiry).
+TOKEN_MAX_DAYS = 3650
 
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+
+def _token_detail(token: ApiToken) -> dict[str, Any]:
+    """How the audit log names a token: its owner, name and prefix, never its key."""
+    return {"token": token.prefix, "name": token.name, "owner": token.user.get_username()}
+
+
+@transaction.atomic
+def token_create(
+    *,
+    user: User,
+    name: str = "",
+    expires_in_days: int | None = None,
+    actor: User | None = None,
+) -> tuple[ApiToken, str]:
     """Create a bearer token for `user`: the stored token (its hash and prefix) and the key.
     The key itself is not stored: whoever asked must show it now, once. A deactivated
-    account gets none: it would be refused at once (SPEC §4), as by selectors.user_by_username."""
+    account gets none: it would be refused at once (SPEC §4), as by selectors.user_by_username.
+    With `expires_in_days` the token is refused from then on; without, it lasts until revoked.
+    `actor` is who asked (an admin issuing for someone; None from a command), `user` by default.
+    """
     person = _person(user)
     if not person.is_active:
         raise ValidationError({"user": ["This account is deactivated."]})
-    return ApiToken.issue(user=person, name=name)
+    expires_at = None
+    if expires_in_days is not None:
+        if not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
+            raise ValidationError(
+                {"expires_in_days": [f"Between 1 and {TOKEN_MAX_DAYS} days, or no expiry."]}
+            )
+        expires_at = timezone.now() + timedelta(days=expires_in_days)
+    token, key = ApiToken.issue(user=person, name=clean_text(name).strip(), expires_at=expires_at)
+    audit.record(
+        action=Action.TOKEN_ISSUED,
+        actor=person if actor is None else actor,
+        detail=_token_detail(token)
+        | {"expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    return token, key
 
 
-def token_issue(*, user: User, name: str = "") -> str:
+def token_issue(
+    *,
+    user: User,
+    name: str = "",
+    expires_in_days: int | None = None,
+    actor: User | None = None,
+) -> str:
     """token_create's key alone, for scripts (`issue_token`) and API clients."""
-    _token, key = token_create(user=user, name=name)
+    _token, key = token_create(user=user, name=name, expires_in_days=expires_in_days, actor=actor)
     return key
 
 
+@transaction.atomic
 def token_revoke(*, actor: User, token: ApiToken) -> None:
     """Delete a token (admins, or its owner): requests bearing it are refused from now on."""
     if not (permissions.is_admin(actor) or (actor.is_authenticated and actor.pk == token.user_id)):
         raise PermissionDenied("Only admins and its owner can revoke a token.")
-    ApiToken.objects.filter(pk=token.pk).delete()
+    deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
+    if deleted:
+        audit.record(action=Action.TOKEN_REVOKED, actor=actor, detail=_token_detail(token))
+
+
+# last_used_at is for people auditing tokens, not for accounting: writing it (and its audit
+# entry) on every request would turn each read into a write.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
+def token_use(*, token: ApiToken) -> None:
+    """Note that `token` (its user loaded) authenticated a request: its last_used_at and a
+    `token.used` entry, at most once per TOKEN_USE_PRECISION, so a read costs no write (nor
+    a transaction) within it. The caller has checked the token is valid (unexpired, its
+    user active)."""
+    now = timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at <= TOKEN_USE_PRECISION:
+        return
+    # Conditional, so that of concurrent requests only one writes (and records) the use.
+    stale = ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOKEN_USE_PRECISION)
+    )
+    with transaction.atomic():
+        if stale.update(last_used_at=now):
+            token.last_used_at = now
+            audit.record(action=Action.TOKEN_USED, actor=token.user, detail=_token_detail(token))
+
+
+def token_refuse_expired(*, token: ApiToken) -> None:
+    """Record that an expired `token` (its user loaded) was presented, at most once per
+    TOKEN_USE_PRECISION: a script retrying with it must not fill the log."""
+    recent = AuditEntry.objects.filter(
+        action=Action.TOKEN_EXPIRED_USE,
+        actor_id=token.user_id,
+        detail__token=token.prefix,
+        created_at__gt=timezone.now() - TOKEN_USE_PRECISION,
+    )
+    if not recent.exists():
+        audit.record(action=Action.TOKEN_EXPIRED_USE, actor=token.user, detail=_token_detail(token))
 
 
 __all__ = [
@@ -478,6 +647,8 @@ __all__ = [
     "post_update",
     "token_create",
     "token_issue",
+    "token_refuse_expired",
     "token_revoke",
+    "token_use",
     "validate_timezone",
 ]

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from liveblog.blog import selectors
-from liveblog.blog.models import Event, Membership, Post, max_length
+from liveblog.blog.models import ApiToken, Event, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
 
@@ -182,3 +182,29 @@ class MemberForm(forms.Form):
         if user is None:
             raise ValidationError("No active user has this username.")
         return user
+
+
+class TokenForm(forms.Form):
+    """A new API token: what it is for, and when it stops working."""
+
+    # Offered expiries, in days; "" is none (the token lasts until revoked).
+    EXPIRY_CHOICES = [
+        ("7", "In 7 days"),
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("365", "In a year"),
+        ("", "Never (until revoked)"),
+    ]
+
+    name = forms.CharField(
+        max_length=max_length(ApiToken, "name"),
+        help_text="What the token is for, e.g. the script that uses it.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=EXPIRY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial="90",
+    )

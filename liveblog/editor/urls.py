@@ -21,4 +21,6 @@ urlpatterns = [
     path("events/<slug:slug>/posts/<int:post_id>/delete/", views.post_delete, name="post_delete"),
     path("events/<slug:slug>/settings/", views.event_settings, name="event_settings"),
     path("events/<slug:slug>/members/", views.member_add, name="member_add"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

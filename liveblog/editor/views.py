@@ -22,7 +22,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import Event, Post
 from liveblog.blog.rendering import markdown_to_html
-from liveblog.editor.forms import EventSettingsForm, MemberForm, PostForm, add_service_errors
+from liveblog.editor.forms import (
+    EventSettingsForm,
+    MemberForm,
+    PostForm,
+    TokenForm,
+    add_service_errors,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -281,3 +287,48 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"{user.get_username()} added as {role}.")
             return redirect("editor:event_settings", slug=event.slug)
     return _settings_page(request, event, EventSettingsForm(event=event), form)
+
+
+# --- API tokens (each user their own) ----------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens, and a form for a new one. A new token's key is shown in the
+    answer to the POST, once, and never stored (nor put in a session or a cookie): that
+    answer is not cached anywhere (never_cache)."""
+    form = TokenForm(request.POST if request.method == "POST" else None)
+    created = key = None
+    if form.is_valid():
+        try:
+            created, key = services.token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            form = TokenForm()
+    context = {
+        "form": form,
+        "tokens": selectors.tokens_of(request.user),
+        "created": created,
+        "key": key,
+    }
+    return render(request, "editor/tokens.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = selectors.token_of(request.user, token_id)
+    if token is None:
+        raise Http404("No such token.")
+    if request.method == "POST":
+        services.token_revoke(actor=request.user, token=token)
+        messages.success(request, f"Token “{token.name or token.prefix}” revoked.")
+        return redirect("editor:tokens")
+    return render(request, "editor/token_revoke.html", {"token": token})

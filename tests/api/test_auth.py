@@ -44,6 +44,28 @@ def test_token_of_a_deactivated_user_is_refused(event, reporter, api_for):
     assert api.post(url(event.slug, "posts"), {"body": "x"}).status_code == 401
 
 
+def test_token_past_its_expiry_is_refused_with_a_sentence_saying_so(event, reporter, snapshot):
+    token, key = services.token_create(user=reporter, name="ingest", expires_in_days=1)
+    api = Api(token=key)
+    assert api.get(url(event.slug)).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    before = snapshot()
+
+    for response in (api.post(url(event.slug, "posts"), {"body": "x"}), api.get(url(event.slug))):
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Bearer"
+        assert response.json()["error"] == "not_authenticated"
+        assert "expired" in response.json()["detail"]
+    assert snapshot() == before
+
+
+def test_token_before_its_expiry_works(event, reporter):
+    token, key = services.token_create(user=reporter, expires_in_days=1)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(seconds=30))
+
+    assert Api(token=key).post(url(event.slug, "posts"), {"body": "x"}).status_code == 201
+
+
 def test_token_lets_its_user_see_own_drafts(event, reporter, api_for):
     draft, _ = services.post_publish(event=event, author=reporter, body="WIP", status="draft")
 

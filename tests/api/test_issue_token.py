@@ -1,7 +1,9 @@
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from liveblog.blog.models import ApiToken
 from tests.api.helpers import Api, url
@@ -23,5 +25,25 @@ def test_issue_token_prints_the_key_alone_and_it_works(event, reporter):
 def test_issue_token_for_unknown_user_fails_clearly(db):
     with pytest.raises(CommandError, match="ghost"):
         call_command("issue_token", "ghost", stdout=StringIO())
+
+    assert ApiToken.objects.count() == 0
+
+
+def test_issue_token_with_an_expiry(event, reporter):
+    out = StringIO()
+    call_command("issue_token", reporter.username, "--expires-in-days", "7", stdout=out)
+
+    key = out.getvalue().strip()
+    assert out.getvalue() == key + "\n"
+    token = ApiToken.objects.get(user=reporter)
+    assert token.expires_at is not None
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=7))) < timedelta(minutes=1)
+    assert Api(token=key).get(url(event.slug)).status_code == 200
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "100000"])
+def test_issue_token_refuses_an_expiry_out_of_range(reporter, days):
+    with pytest.raises(CommandError, match="Between 1 and"):
+        call_command("issue_token", reporter.username, "--expires-in-days", days, stdout=StringIO())
 
     assert ApiToken.objects.count() == 0
