@@ -5,7 +5,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import Client
 
@@ -37,4 +36,5 @@ def test_demo_is_served_and_its_editor_signs_in():
     event = Event.objects.get(slug="opening-ceremony")
     assert event.posts.count() == 4
     assert Client().get("/events/opening-ceremony/").status_code == 200
-    assert authenticate(username="editor", password="liveblog-demo") is not None
+    signed_in = Client().post("/editor/login/", {"username": "editor", "password": "liveblog-demo"})
+    assert signed_in.status_code == 302 and signed_in.url == "/editor/"
