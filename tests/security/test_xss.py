@@ -182,6 +182,9 @@ class Writer:
 
         page("event page", reader.get(f"/events/{slug}/"))
         page("embed page", reader.get(f"/events/{slug}/embed/"))
+        entries = reader.get(f"/events/{slug}/entries/")  # what "load older" inserts
+        assert entries.status_code == 200
+        fragment("entries fragment", entries.content.decode())
         published = Post.objects.filter(event=event, status=Post.Status.PUBLISHED).order_by("id")
         for post in published:
             read.stored[f"headline {post.pk}"] = post.headline
@@ -398,7 +401,7 @@ def test_the_clean_event_passes_and_shows_every_output(corpus):
     assert not _problems(read) + _feed_problems(read)
     names = {_kind(o.name) for o in read.outputs}
     assert {
-        "event page", "embed page", "permalink", "oEmbed html",
+        "event page", "embed page", "entries fragment", "permalink", "oEmbed html",
         "API: POST response body_html", "API: GET list body_html",
         "editor: compose page", "editor: edit page", "editor: preview response",
         "Change payload html", "body_html in the database",
