@@ -99,7 +99,7 @@ def _own_script(element: Element) -> bool:
     """The page's own scripts: its module from /static/, its JSON-LD data block."""
     attrs = {local(n): v for n, v in element.attrib.items()}
     if attrs.get("type") == "application/ld+json":
-        return set(attrs) == {"type"}
+        return set(attrs) <= {"type", "nonce"}
     return attrs.get("src", "").startswith("/static/") and not text_of(element).strip()
 
 
@@ -146,7 +146,10 @@ def extra_page_level_tags(root: Element, clean_html: str) -> list[str]:
     ]
 
 
-_LD_OPEN = re.compile(r'<script type="application/ld\+json">', re.IGNORECASE)
+# The page's own JSON-LD opening tag, with the CSP nonce the page gives every script.
+_LD_OPEN = re.compile(
+    r'<script (?:nonce="[A-Za-z0-9+/=_-]+" )?type="application/ld\+json">', re.IGNORECASE
+)
 _SCRIPT_END = re.compile(r"</script", re.IGNORECASE)
 
 
