@@ -173,3 +173,31 @@ def test_an_empty_body_is_malformed_json(event, reporter, api_for):
 
     assert response.status_code == 400
     assert response.json()["error"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/events/{slug}/posts/not-a-number/",  # an id that is not a number
+        "/api/v1/events/{slug}/posts/1%0A/",  # a newline in the path
+        "/api/v1/events/%0A/",
+    ],
+)
+def test_odd_addresses_under_api_answer_json(event, anonymous, path):
+    """Issue 14, reproduction 9: these answered Django's HTML pages."""
+    response = anonymous.get(path.format(slug=event.slug))
+    assert response.status_code == 404
+    assert _is_error_shape(response)
+
+
+def test_a_session_write_without_its_csrf_token_answers_json(event, reporter):
+    """Issue 14, reproduction 9: a request carrying a session cookie but no CSRF token got
+    Django's HTML 403 page."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reporter)
+    response = client.post(
+        url(event.slug, "posts"), data=json.dumps({"body": "x"}), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert _is_error_shape(response) and response.json()["error"] == "csrf_failed"
+    assert not Post.objects.exists()

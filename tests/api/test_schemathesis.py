@@ -71,15 +71,31 @@ _cases: list[object] = []
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_every_answer_conforms_to_the_document(case, world):
-    # Most cases on the real event and entry, so that writes get past the 404; every
-    # fourth keeps its generated path (unknown slugs and ids).
-    _cases.append(case)
-    if case.path_parameters and len(_cases) % 4:
-        case.path_parameters["slug"] = world.slug
-        if "post_id" in case.path_parameters:
-            case.path_parameters["post_id"] = world.post_id
+    _aim(case, world)
     case.call_and_validate(
         base_url="http://testserver",
         headers={"Authorization": f"Bearer {world.token}"},
         checks=CHECKS,
     )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_every_answer_to_an_anonymous_caller_conforms_to_the_document(case, world):
+    """Without a token: reads answer, writes are 401 in the error shape, never a 500."""
+    _aim(case, world)
+    case.call_and_validate(base_url="http://testserver", checks=CHECKS)
+
+
+def _aim(case, world) -> None:
+    """Most cases on the real event and entry, so that writes get past the 404; every
+    fourth keeps its generated path (unknown slugs and ids)."""
+    _cases.append(case)
+    if case.path_parameters and len(_cases) % 4:
+        case.path_parameters["slug"] = world.slug
+        if "post_id" in case.path_parameters:
+            case.path_parameters["post_id"] = world.post_id
