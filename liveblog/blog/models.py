@@ -121,10 +121,16 @@ class PostQuerySet(models.QuerySet["Post"]):
         return self.live().filter(status=Post.Status.PUBLISHED)
 
 
+class PostStatus(models.TextChoices):
+    """Post.Status (module level so that Post's Meta, where the class is out of scope, can
+    name it too)."""
+
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
 class Post(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+    Status = PostStatus
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="posts")
     author = models.ForeignKey(
@@ -168,7 +174,7 @@ class Post(models.Model):
         indexes = [
             models.Index(
                 fields=["event", "published_at", "id"],
-                condition=Q(deleted_at__isnull=True, status="published"),
+                condition=Q(deleted_at__isnull=True, status=PostStatus.PUBLISHED),
                 name="post_public_stream",
             )
         ]
