@@ -5,11 +5,18 @@ allow-list, so script in a body can never reach a reader whatever the renderer l
 An image from another site is rendered as a link to it: readers' browsers fetch nothing from
 hosts the newsroom does not control (no tracking pixel), and the Content-Security-Policy's
 `img-src` would refuse it anyway.
+
+A render costs a bounded amount of work (issue 14, reproduction 7): see "The work budget".
 """
 
 import functools
-from collections.abc import Sequence
+import html as html_lib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -17,9 +24,12 @@ from zoneinfo import ZoneInfo
 import nh3
 from django.conf import settings
 from django.utils import dateformat
-from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt, helpers
 from markdown_it.common.utils import escapeHtml
+from markdown_it.ruler import Ruler
 from markdown_it.token import Token
+
+logger = logging.getLogger(__name__)
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 _markdown.enable(["table", "strikethrough"])
@@ -40,12 +50,25 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
     if _served_here(src):
         return str(self.image(tokens, idx, options, env))
     text = self.renderInlineAsText(token.children or [], options, env) or src
-    opened = sum(t.nesting for t in tokens[:idx] if t.type in ("link_open", "link_close"))
-    if opened > 0:  # inside a link already: its text, since links do not nest
+    if _inside_link(tokens, idx, env):  # its text, since links do not nest
         return str(escapeHtml(text))
     title = token.attrGet("title")
     title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
     return f'<a href="{escapeHtml(src)}"{title_attr}>{escapeHtml(text)}</a>'
+
+
+def _inside_link(tokens: Sequence[Token], idx: int, env: Any) -> bool:
+    """The link depths of an inline's tokens are counted once per render (in its env): a
+    count per image was quadratic, 0.24 s of 0.57 for 2,500 images (issue 14, repro. 7)."""
+    depths = env.setdefault("link_depths", {})
+    if id(tokens) not in depths:
+        depth, before = 0, []
+        for t in tokens:
+            before.append(depth)
+            if t.type in ("link_open", "link_close"):
+                depth += t.nesting
+        depths[id(tokens)] = before
+    return bool(depths[id(tokens)][idx] > 0)
 
 
 _markdown.add_render_rule("image", _image)
@@ -64,7 +87,7 @@ ALLOWED_ATTRIBUTES = {
 
 
 def markdown_to_html(source: str) -> str:
-    html = _markdown.render(source)
+    html = _render_within_budget(source)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -72,6 +95,184 @@ def markdown_to_html(source: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     ).strip()
+
+
+# --- The work budget --------------------------------------------------------------------
+#
+# markdown-it-py is linear on every input we tried, but its constant depends on the input's
+# shape: prose is consumed a run of text per step, while a body made only of markup
+# characters ("![" * 25000, "*a" * 25000, 8,000 one-letter table rows) costs a Python rule
+# call or a token or more per character: up to 35x the CPU of 50,000 characters of prose
+# (bench/RESULTS.md, "Pathological Markdown"). So a render may take WORK_PER_CHAR steps per
+# character of its source; a step is one call of any parser rule (block, inline,
+# post-processing), half a token made, 16 characters scanned for a link destination (the one
+# scan not made of rule calls) or 1/LINK_STEPS of a URL normalised. A body that runs out,
+# or whose output would exceed MAX_OUTPUT_CHARS (a reference used 16,000 times expands to
+# 16 MB), is shown as what it is: its text, escaped, in paragraphs. Counting steps rather
+# than time keeps the outcome the same on every machine and on every re-render.
+
+# Prose takes about 0.65 steps a character; the densest real entries we wrote (a list of
+# 700 links, bold quotes with code and links, a 900-row results table) 1.2, 1.9 and 2.4.
+WORK_PER_CHAR = 3
+WORK_MIN = 2_000
+DESTINATION_CHARS_PER_STEP = 16
+TOKEN_STEPS = 2
+MAX_TABLE_ROWS = 1_000
+LINK_STEPS = 32  # normalising a URL (mdurl's parse and encode) costs as much as 32 steps
+# Characters of text and attribute values the parsed entry holds, and of rendered markup.
+MAX_OUTPUT_CHARS = 4 * settings.LIVEBLOG_MAX_BODY_CHARS
+MAX_HTML_CHARS = 10 * settings.LIVEBLOG_MAX_BODY_CHARS
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self, left: float) -> None:
+        self.left = left
+
+
+# Set by markdown_to_html for one render (a contextvar keeps threads and tasks apart);
+# unlimited outside it.
+_budget: ContextVar[_Budget | None] = ContextVar("markdown_budget", default=None)
+
+
+def _spend(units: float) -> None:
+    budget = _budget.get()
+    if budget is None:
+        return
+    budget.left -= units
+    if budget.left < 0:
+        raise _OverBudget
+
+
+def _counted(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """A call of the rule is a step, and each token it adds two (a token is made, then
+    post-processed, rendered and sanitised: about twice a rule call's CPU). This runs once
+    per step: it costs prose about 30 % (bench/RESULTS.md)."""
+
+    def counted(state: Any, *args: Any) -> Any:
+        tokens = state.tokens  # the one list a parse appends to
+        before = len(tokens)
+        result = rule(state, *args)
+        budget = _budget.get()
+        if budget is not None:
+            grown = len(tokens) - before
+            left = budget.left - (1 + TOKEN_STEPS * grown if grown > 0 else 1)
+            budget.left = left
+            if left < 0:
+                raise _OverBudget
+        return result
+
+    return counted
+
+
+def _counted_link(normalize: Callable[[str], str]) -> Callable[[str], str]:
+    def counted(url: str) -> str:
+        _spend(LINK_STEPS)
+        return normalize(url)
+
+    return counted
+
+
+_DESTINATION_END = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _counted_destination(string: str, pos: int, maximum: int) -> Any:
+    """Charged, before it scans, for the run it may scan (up to the next space): so the
+    search here, like the scan, reads at most DESTINATION_CHARS_PER_STEP per step."""
+    end = _DESTINATION_END.search(string, pos, maximum)
+    _spend(((end.start() if end else maximum) - pos) / DESTINATION_CHARS_PER_STEP)
+    return helpers.parseLinkDestination(string, pos, maximum)
+
+
+def _bounded_table(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """The table rule makes all of a table's tokens in one call: it may only see
+    MAX_TABLE_ROWS rows, and a table longer than that makes the entry text."""
+
+    def table(state: Any, start: int, end: int, silent: bool) -> Any:
+        limit = start + 2 + MAX_TABLE_ROWS  # the header and delimiter rows, then the body
+        found = rule(state, start, min(end, limit), silent)
+        if found and not silent and end > limit and state.line >= limit:
+            raise _OverBudget
+        return found
+
+    return table
+
+
+def _count_work(md: MarkdownIt) -> None:
+    """Every rule of every chain counts a step. Ruler.at is public; reading the current
+    rules needs Ruler.__rules__ (no public getter for a rule's function): the corpus in
+    tests/blog/test_rendering.py fails if an upgrade stops the counting."""
+    table = md.block.ruler.__rules__[md.block.ruler.__find__("table")]
+    md.block.ruler.at("table", _bounded_table(table.fn), {"alt": list(table.alt)})
+    rulers: tuple[Ruler[Any], ...] = (
+        md.core.ruler,
+        md.block.ruler,
+        md.inline.ruler,
+        md.inline.ruler2,
+    )
+    for ruler in rulers:
+        for rule in list(ruler.__rules__):
+            ruler.at(rule.name, _counted(rule.fn), {"alt": list(rule.alt)})
+    # md.helpers is the module; the rules look its functions up through it on each call.
+    md.helpers = SimpleNamespace(  # type: ignore[assignment]
+        parseLinkLabel=helpers.parseLinkLabel,
+        parseLinkDestination=_counted_destination,
+        parseLinkTitle=helpers.parseLinkTitle,
+    )
+    md.normalizeLink = _counted_link(md.normalizeLink)  # type: ignore[method-assign,assignment]
+    md.normalizeLinkText = _counted_link(md.normalizeLinkText)  # type: ignore[method-assign,assignment]
+
+
+_count_work(_markdown)
+
+
+def _render_within_budget(source: str) -> str:
+    reset = _budget.set(_Budget(WORK_MIN + WORK_PER_CHAR * len(source)))
+    env: dict[str, Any] = {}
+    try:
+        tokens = _markdown.parse(source, env)
+        if _output_chars(tokens) <= MAX_OUTPUT_CHARS:
+            rendered = _markdown.renderer.render(tokens, _markdown.options, env)
+            if len(rendered) <= MAX_HTML_CHARS:
+                return rendered
+        reason = "its output is too large"
+    except _OverBudget:
+        reason = "it needs too much work"
+    finally:
+        _budget.reset(reset)
+    logger.warning("Markdown of %s characters shown as text: %s.", len(source), reason)
+    return _as_text(source)
+
+
+def _output_chars(tokens: Sequence[Token]) -> int:
+    total = 0
+    for token in tokens:
+        for part in token.children if token.children is not None else (token,):
+            total += len(part.content)
+            if part.attrs:
+                total += sum(len(str(value)) for value in part.attrs.values())
+    return total
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+
+
+def _as_text(source: str) -> str:
+    """The body as typed, in linear time: paragraphs at blank lines, line breaks kept."""
+    paragraphs = (part.strip() for part in _BLANK_LINES.split(source))
+    return "\n".join(
+        "<p>" + html_lib.escape(part, quote=False).replace("\n", "<br>\n") + "</p>"
+        for part in paragraphs
+        if part
+    )
+
+
+# --- Plain text and times ---------------------------------------------------------------
 
 
 def plain_text(html: str) -> str:

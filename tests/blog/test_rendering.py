@@ -1,7 +1,11 @@
+import cProfile
+import pstats
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
+import pytest
+from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,3 +46,126 @@ def test_no_markdown_input_produces_unsafe_markup(source):
         for name, value in attrs:
             assert not name.startswith("on")
             assert not (value or "").strip().lower().startswith(("javascript:", "data:"))
+
+
+# --- The cost of a render is bounded (issue 14, reproduction 7) ---------------------------
+#
+# Work is measured as the number of Python function calls a render makes (cProfile's count,
+# C functions included), not as time: the count is exact and the same on every run, while
+# CPU time on a shared 2-core machine moves by 30-50 % between runs. markdown-it-py is pure
+# Python, so its calls are its work; nh3 is one call whatever its input, which is why the
+# size of the output is bounded by a test of its own.
+
+LENGTH = 50_000
+_PROSE_PARAGRAPHS = [
+    'The minister said the bridge would reopen on Monday, after inspectors found "no '
+    'structural damage" to the main span. Traffic will be diverted until then.',
+    "**Update:** Police have closed the northbound lanes. A spokesperson told reporters it's"
+    ' "a precaution", and that the road should reopen by noon.',
+    "Read the [full statement](https://example.org/statement) from the council, or watch the"
+    " briefing *live* on our channel.",
+    "- Roads closed: A1, A6 and the ring road\n- Trains: delays of up to 40 minutes\n"
+    "- Buses: running to a Sunday timetable",
+    "Residents we spoke to were worried -- one said she'd waited 3 hours... \"We just want"
+    ' to get home," she said.',
+]
+
+
+def _filled(unit: str) -> str:
+    return (unit * (LENGTH // len(unit) + 1))[:LENGTH]
+
+
+PROSE = _filled("\n\n".join(_PROSE_PARAGRAPHS) + "\n\n")
+REFERENCE = "[a]: https://example.org/" + "x" * 2000 + "\n\n"
+PATHOLOGICAL = {
+    "images": "![" * 25000,
+    "brackets": "[" * 50000,
+    "emphasis": "*a" * 25000,
+    "quotes": "> " * 25000,
+    "lists": "- " * 25000,
+    "backticks": "`" * 50000,
+    "angles": "<" * 50000,
+    "reference definitions": _filled("".join(f"[r{i}]: https://e.org/{i}\n" for i in range(5000))),
+    "emphasis runs": _filled("**_"),
+    "underscores in words": "a_" * 25000,
+    "pipes": _filled("|" * 100 + "\n"),
+    "underscores": "_" * 50000,
+    "empty links": _filled("[]("),
+    "link destinations": _filled("[](" + "a" * 100),
+    "link titles": _filled("[](x ("),
+    "strikethrough": _filled("~~a"),
+    "code spans": "`a" * 25000,
+    "autolinks": _filled("<http://a> "),
+    "headings": "# " * 25000,
+    "table rows": _filled("|a|b|\n|-|-|\n" + "|a|b|\n" * 9000),
+    "reused references": _filled(REFERENCE + "[a]" * 16000),
+    "images from elsewhere": _filled("![](//aaaaaaaaaaaa) "),
+}
+
+
+def _calls(source: str) -> int:
+    profile = cProfile.Profile()
+    profile.enable()
+    markdown_to_html(source)
+    profile.disable()
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def prose_calls() -> int:
+    return _calls(PROSE)
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_a_pathological_body_costs_at_most_ten_times_prose(name, prose_calls):
+    source = PATHOLOGICAL[name]
+    assert len(source) <= LENGTH
+
+    assert _calls(source) <= 10 * prose_calls
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_a_pathological_body_renders_to_bounded_markup(name):
+    html = markdown_to_html(PATHOLOGICAL[name])
+
+    assert len(html) <= 10 * settings.LIVEBLOG_MAX_BODY_CHARS
+
+
+def test_a_body_too_costly_to_render_is_shown_as_its_escaped_text():
+    html = markdown_to_html("Breaking: <b>x</b>\n\n" + "![" * 25000)
+
+    assert html.startswith("<p>Breaking: &lt;b&gt;x&lt;/b&gt;</p>")
+    assert "![![" in html
+    assert [tag for tag, _ in parsed(html)] == ["p", "p"]
+
+
+def test_a_reference_reused_thousands_of_times_does_not_expand_to_megabytes():
+    html = markdown_to_html(REFERENCE + "[a] " * 12000)
+
+    assert len(html) <= 10 * settings.LIVEBLOG_MAX_BODY_CHARS
+    assert "<a " not in html
+
+
+DENSE_ENTRIES = {
+    "links": "".join(
+        f"- [Statement number {i} from the council](https://example.org/news/{i}-statement)\n"
+        for i in range(700)
+    ),
+    "results table": "| Ward | Votes | Share | Change | Seat |\n|---|---:|---:|---:|---|\n"
+    + "".join(
+        f"| Ward {i} | 12,{i:03d} | 43.{i % 10}% | +2.{i % 7} | Labour hold |\n" for i in range(900)
+    ),
+    "formatting": '**"We will rebuild,"** said the mayor -- *twice*. `code` and ~~gone~~'
+    " [link](https://e.org) ![img](https://e.org/i.png)\n\n" * 600,
+    "prose": PROSE,
+}
+
+
+@pytest.mark.parametrize("name", DENSE_ENTRIES)
+def test_long_dense_real_entries_keep_their_markdown(name):
+    source = DENSE_ENTRIES[name][:LENGTH]
+
+    html = markdown_to_html(source)
+
+    assert "<strong>" in html or "<a " in html or "<table>" in html
+    assert "**" not in html and "](" not in html and "|---" not in html
