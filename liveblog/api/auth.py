@@ -11,11 +11,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from liveblog.api import ratelimit
 from liveblog.api.errors import ApiError, not_authenticated
 from liveblog.blog import services
 from liveblog.blog.models import ApiToken
 from liveblog.blog.permissions import User
+from liveblog.http import ratelimit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

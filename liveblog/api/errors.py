@@ -1,7 +1,8 @@
 """The API's one error shape (SPEC §6), and the one layer that maps exceptions to it.
 
 Every refusal under /api/ answers `{"error": <code>, "detail": <sentence>, "fields": {...}}`,
-whatever raised it: the schemas (ninja's ValidationError), authentication, the services
+whatever raised it: the schemas (ninja's ValidationError), authentication and the rate
+limits, the services
 (PermissionDenied, ValidationError, Conflict) or Django itself (Http404, RequestDataTooBig).
 `install` registers one handler per kind on the NinjaAPI; the few answers given outside an
 operation (unknown routes, 405s, CSRF failures, handler500) use `error_response` too.
@@ -25,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError
 
 from liveblog.blog.services import Conflict
+from liveblog.http.ratelimit import RateLimited
 
 # Django's own logger for unhandled errors, so its error reporting (mail_admins, Sentry's
 # logging integration) still sees the exceptions this module turns into JSON.
@@ -66,6 +68,11 @@ def too_large() -> ApiError:
 
 def malformed_json() -> ApiError:
     return ApiError(400, "malformed_json", "The body is not valid JSON.")
+
+
+def rate_limited(exc: RateLimited) -> ApiError:
+    headers = {"Retry-After": str(exc.retry_after)}
+    return ApiError(429, "rate_limited", str(exc), headers=headers)
 
 
 def server_failure() -> ApiError:
@@ -161,6 +168,8 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
     """The ApiError for any exception; unexpected ones become a logged 500."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
     if isinstance(exc, ninja.errors.ValidationError):
         return _from_schema_validation(exc)
     if isinstance(exc, AuthenticationError):
@@ -197,6 +206,7 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
 
 HANDLED = (
     ApiError,
+    RateLimited,
     ninja.errors.ValidationError,
     HttpError,  # AuthenticationError is one
     Http404,

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -29,6 +29,7 @@ from liveblog.editor.forms import (
     TokenForm,
     add_service_errors,
 )
+from liveblog.http import ratelimit
 
 View = Callable[..., HttpResponse]
 
@@ -48,6 +49,47 @@ def refusals_as_403(view: View) -> View:
             return render(request, "editor/403.html", context, status=403)
 
     return wrapper
+
+
+def _limited(
+    counter: str, refusal: Callable[[HttpRequest, ratelimit.RateLimited], HttpResponse]
+) -> Callable[[View], View]:
+    """Every POST counts against the writer's and the address's limits, those of the API's
+    writes (liveblog.http.ratelimit); over them, `refusal` answers 429 and nothing runs."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "POST":
+                try:
+                    ratelimit.check_address(request, counter=counter)
+                    ratelimit.check_user(request, counter=counter)
+                except ratelimit.RateLimited as exc:
+                    response = refusal(request, exc)
+                    response["Retry-After"] = str(exc.retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _refusal_page(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+    # The text of a refused entry is shown back, so that waiting loses nothing.
+    context = {"reason": str(exc), "body": request.POST.get("body", "")}
+    return render(request, "editor/429.html", context, status=429)
+
+
+def _refusal_json(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+    body = {"error": "rate_limited", "detail": str(exc), "retry_after": exc.retry_after}
+    return JsonResponse(body, status=429)
+
+
+writes_limited = _limited("", _refusal_page)
+# The live preview asks as the reporter types: a window of its own, so that typing can
+# never use up the writes a reporter needs to publish.
+previews_limited = _limited("preview", _refusal_json)
 
 
 def _event_to_write(request: HttpRequest, slug: str) -> Event:
@@ -117,6 +159,7 @@ def _composer_context(request: HttpRequest, event: Event, form: PostForm) -> dic
 
 
 @login_required
+@writes_limited
 @refusals_as_403
 @require_http_methods(["GET", "HEAD", "POST"])
 def compose(request: HttpRequest, slug: str) -> HttpResponse:
@@ -156,6 +199,7 @@ def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) ->
 
 
 @login_required
+@previews_limited
 @refusals_as_403
 @never_cache
 @require_POST
@@ -169,6 +213,7 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@writes_limited
 @refusals_as_403
 @require_http_methods(["GET", "HEAD", "POST"])
 def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
@@ -209,6 +254,7 @@ def _update_message(before: Post, after: Post) -> str:
 
 
 @login_required
+@writes_limited
 @refusals_as_403
 @require_http_methods(["GET", "HEAD", "POST"])
 def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
@@ -244,6 +290,7 @@ def _settings_page(
 
 
 @login_required
+@writes_limited
 @refusals_as_403
 @require_http_methods(["GET", "HEAD", "POST"])
 def event_settings(request: HttpRequest, slug: str) -> HttpResponse:
@@ -266,6 +313,7 @@ def event_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@writes_limited
 @refusals_as_403
 @require_POST
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
@@ -293,6 +341,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@writes_limited
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
@@ -322,6 +371,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@writes_limited
 @require_http_methods(["GET", "HEAD", "POST"])
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = selectors.token_of(request.user, token_id)

@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-from liveblog.api import ratelimit
 from liveblog.blog import services
 from liveblog.blog.models import Change, Event, Membership, Post
+from liveblog.http import ratelimit
 from tests.api.helpers import Api
 
 

@@ -3,9 +3,10 @@ import json
 import pytest
 from django.test import Client
 
-from liveblog.api import errors, ratelimit
+from liveblog.api import errors
 from liveblog.blog import selectors
 from liveblog.blog.models import Post
+from liveblog.http import ratelimit
 from tests.api.helpers import Api, url
 from tests.factories import UserFactory
 

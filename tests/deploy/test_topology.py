@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from liveblog.api import ratelimit
 from liveblog.blog.models import Post
+from liveblog.http import ratelimit
 from tests.api import openapi
 from tests.faults.client import LiveClient, http_json
 from tests.servers import Server

@@ -19,3 +19,10 @@ def publish(event):
         return post
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Rate limits share Redis with other test runs; only their own tests turn them on
+    (tests/editor/test_rate_limits.py), as in tests/api."""
+    settings.LIVEBLOG_RATE_LIMITS = False

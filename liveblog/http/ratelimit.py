@@ -1,5 +1,7 @@
 """Fixed-window limits on writes, per client address and per user, in Django's cache.
 
+One limiter for every way in: the API's writes (liveblog/api/auth.py, answered in the API's
+error shape) and the editor's forms and preview (liveblog/editor/views.py, a page or JSON).
 The cache is Redis in production, so every ASGI process counts against the same window.
 A limiter that cannot reach its cache lets the write through: SPEC §8 wants publishing to
 keep working while Redis is down, and a flood is less harmful than a lost entry.
@@ -13,8 +15,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from liveblog.api.errors import ApiError
-
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
@@ -23,14 +23,25 @@ WINDOW_SECONDS = 60
 ADDRESS_SHARE = 5
 
 
-def check_address(request: HttpRequest) -> None:
-    """Counted before authentication, so floods of forged tokens are limited too."""
+class RateLimited(Exception):
+    """Over a limit: nothing may be written; the client may try again in retry_after s."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        wait = f"Try again in {retry_after} s."
+        super().__init__(f"Too many writes: at most {limit} a minute. {wait}")
+        self.limit, self.retry_after = limit, retry_after
+
+
+def check_address(request: HttpRequest, *, counter: str = "") -> None:
+    """The API counts this before authentication, so floods of forged tokens are limited too.
+    `counter` names a window of its own (the editor's preview), under the same limits."""
     limit = settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE * ADDRESS_SHARE
-    _hit("addr", request.META.get("REMOTE_ADDR", "unknown"), limit)
+    _hit(f"{counter}addr", request.META.get("REMOTE_ADDR", "unknown"), limit)
 
 
-def check_user(request: HttpRequest) -> None:
-    _hit("user", str(request.user.pk), settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE)
+def check_user(request: HttpRequest, *, counter: str = "") -> None:
+    limit = settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE
+    _hit(f"{counter}user", str(request.user.pk), limit)
 
 
 def _hit(scope: str, ident: str, limit: int) -> None:
@@ -40,13 +51,7 @@ def _hit(scope: str, ident: str, limit: int) -> None:
     window = int(now // WINDOW_SECONDS)
     count = _count(f"ratelimit:{scope}:{ident}:{window}")
     if count > limit:
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"Too many writes: at most {limit} a minute. Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise RateLimited(limit, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now)))
 
 
 def _count(key: str) -> int:
