@@ -106,7 +106,8 @@ def markdown_to_html(source: str) -> str:
 # (bench/RESULTS.md, "Pathological Markdown"). So a render may take WORK_PER_CHAR steps per
 # character of its source; a step is one call of any parser rule (block, inline,
 # post-processing), half a token made, 16 characters scanned for a link destination (the one
-# scan not made of rule calls) or 1/LINK_STEPS of a URL normalised. A body that runs out,
+# scan not made of rule calls) or of a link's URL written out, or 1/LINK_STEPS of a URL
+# normalised. A body that runs out,
 # or whose output would exceed MAX_OUTPUT_CHARS (a reference used 16,000 times expands to
 # 16 MB), is shown as what it is: its text, escaped, in paragraphs. Counting steps rather
 # than time keeps the outcome the same on every machine and on every re-render.
@@ -203,12 +204,32 @@ def _bounded_table(rule: Callable[..., Any]) -> Callable[..., Any]:
     return table
 
 
+def _charged_for_targets(rule: Callable[[Any, bool], bool]) -> Callable[[Any, bool], bool]:
+    """A link or an image also costs its URL and title, as DESTINATION_CHARS_PER_STEP: a
+    reference's URL is parsed once but written out at every use of it."""
+
+    def charged(state: Any, silent: bool) -> bool:
+        before = len(state.tokens)
+        found = rule(state, silent)
+        if found and not silent:
+            for token in state.tokens[before:]:
+                if token.attrs:
+                    chars = sum(len(str(value)) for value in token.attrs.values())
+                    _spend(chars / DESTINATION_CHARS_PER_STEP)
+        return found
+
+    return charged
+
+
 def _count_work(md: MarkdownIt) -> None:
     """Every rule of every chain counts a step. Ruler.at is public; reading the current
     rules needs Ruler.__rules__ (no public getter for a rule's function): the corpus in
     tests/blog/test_rendering.py fails if an upgrade stops the counting."""
     table = md.block.ruler.__rules__[md.block.ruler.__find__("table")]
     md.block.ruler.at("table", _bounded_table(table.fn), {"alt": list(table.alt)})
+    for name in ("link", "image"):
+        rule = md.inline.ruler.__rules__[md.inline.ruler.__find__(name)]
+        md.inline.ruler.at(name, _charged_for_targets(rule.fn), {"alt": list(rule.alt)})
     rulers: tuple[Ruler[Any], ...] = (
         md.core.ruler,
         md.block.ruler,
