@@ -112,7 +112,7 @@ def markdown_to_html(source: str) -> str:
 # 16 MB), is shown as what it is: its text, escaped, in paragraphs. Counting steps rather
 # than time keeps the outcome the same on every machine and on every re-render.
 
-# Prose takes about 0.65 steps a character; the densest real entries we wrote (a list of
+# Prose takes about 0.7 steps a character; the densest real entries we wrote (a list of
 # 700 links, bold quotes with code and links, a 900-row results table) 1.2, 1.9 and 2.4.
 WORK_PER_CHAR = 3
 WORK_MIN = 2_000
@@ -153,7 +153,7 @@ def _spend(units: float) -> None:
 def _counted(rule: Callable[..., Any]) -> Callable[..., Any]:
     """A call of the rule is a step, and each token it adds two (a token is made, then
     post-processed, rendered and sanitised: about twice a rule call's CPU). This runs once
-    per step: it costs prose about 30 % (bench/RESULTS.md)."""
+    per step: it costs prose 30-40 % (bench/RESULTS.md)."""
 
     def counted(state: Any, *args: Any) -> Any:
         tokens = state.tokens  # the one list a parse appends to
