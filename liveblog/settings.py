@@ -267,18 +267,19 @@ CONTENT_SECURITY_POLICY = {
 # Django's admin (5.2) puts no nonce on its own scripts: under /admin/ its static files run.
 CSP_ADMIN_SCRIPT_SRC = [SELF]
 # Browser features no page uses, refused for our pages and any frame in them
-# (django-permissions-policy). Copy-link and share on entries need the last two.
+# (django-permissions-policy). Only features Chromium knows: an unknown one is an error in
+# every page's console (ambient-light-sensor, bluetooth and web-share are, in Chromium 156;
+# sharing an entry works by web-share's default, this site only). Copy link needs the last.
 _UNUSED_FEATURES = (
-    "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics",
-    "camera", "display-capture", "geolocation", "gyroscope", "hid", "idle-detection",
-    "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi", "otp-credentials",
-    "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
-    "window-management", "xr-spatial-tracking",
+    "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+    "geolocation", "gyroscope", "hid", "idle-detection", "interest-cohort", "local-fonts",
+    "magnetometer", "microphone", "midi", "otp-credentials", "payment",
+    "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "window-management",
+    "xr-spatial-tracking",
 )  # fmt: skip
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     **{feature: [] for feature in _UNUSED_FEATURES},
     "clipboard-write": ["self"],
-    "web-share": ["self"],
 }
 
 # /metrics (Prometheus): with METRICS_TOKEN set, scrapers send it as a bearer token. Without

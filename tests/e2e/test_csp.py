@@ -63,7 +63,9 @@ class Watched:
         events = [self.page.evaluate("window.__violations")]
         for frame in self.page.frames[1:]:
             events.append(frame.evaluate("window.__violations || []"))
-        in_console = [m for m in self.console if "Content Security Policy" in m]
+        in_console = [
+            m for m in self.console if "Content Security Policy" in m or "Permissions-Policy" in m
+        ]
         return [v for found in events for v in found] + in_console
 
     def foreign(self) -> list[str]:
