@@ -159,7 +159,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own
-AXES_RESET_ON_SUCCESS = True
+# Not axes' reset on success: it clears every attempt matching the address *or* the name,
+# so an attacker signing in to their own account between rounds of guesses would clear
+# the victim's count. A success clears that account's own failures only (blog/apps.py).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The client's address as the server already resolved it: only the trusted proxy's
 # X-Forwarded-For counts (uvicorn's FORWARDED_ALLOW_IPS), never one a client sends.

@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("liveblog.reader.urls")),
 ]
 
-handler500 = "liveblog.api.errors.server_error"  # JSON 500s under /api/ when DEBUG is off
+# JSON under /api/ when DEBUG is off (SPEC §6: every response under /api/ is JSON).
+handler400 = "liveblog.api.errors.bad_request"
+handler500 = "liveblog.api.errors.server_error"

@@ -252,6 +252,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A handler400 for the root URLconf (a Host we do not serve, another suspicious
+    request): JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(ApiError(400, "bad_request", "This request cannot be served."))
+    return defaults.bad_request(request, exception)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: JSON under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):

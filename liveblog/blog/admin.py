@@ -14,13 +14,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 
-from liveblog.blog import services
+from liveblog.blog import audit, services
 from liveblog.blog.models import ApiToken, AuditEntry, Change, Event, Membership, Post
 
 _REFUSED_ATTR = "_liveblog_admin_refused"
@@ -351,3 +353,48 @@ class ApiTokenAdmin(ServiceAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             services.token_revoke(actor=request.user, token=token)
+
+
+# Accounts are Django's own (no service of ours writes them): the admin that manages them
+# writes every change to the audit log, in the same transaction, so who made whom a
+# superuser, or deactivated whom, is on record. Never a password: its field name only.
+_User = get_user_model()
+admin.site.unregister(_User)
+
+
+@admin.register(_User)
+class AuditedUserAdmin(UserAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            action = AuditEntry.Action.USER_CHANGED if change else AuditEntry.Action.USER_CREATED
+            fields = sorted(name for name in form.changed_data if "password" not in name)
+            audit.record(
+                action=action,
+                actor=request.user,
+                detail={"user": obj.get_username(), "fields": fields},
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit.record(
+                action=AuditEntry.Action.USER_DELETED,
+                actor=request.user,
+                detail={"user": obj.get_username()},
+            )
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            self.delete_model(request, user)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            audit.record(
+                action=AuditEntry.Action.USER_PASSWORD_CHANGED,
+                actor=request.user,
+                detail={"user": user.get_username() if user else id},
+            )
+        return response

@@ -111,9 +111,26 @@ def _record(
         actor=_person(actor) if actor is not None else None,
         payload=payload,
     )
-    retold = _retell(post, payload) if post is not None and not new else []
+    if kind == Change.Kind.EVENT_UPDATED:
+        retold = _retell_event(event, payload)
+    else:
+        retold = _retell(post, payload) if post is not None and not new else []
     publish.send_change_on_commit(event=event, payload=payload, replaces=retold)
     return change
+
+
+def _retell_event(event: Event, now: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's earlier `event.updated` frames, rewritten to the event as it is now (a
+    corrected title or summary is never replayed), as `_retell` does for a post."""
+    earlier = list(
+        Change.objects.filter(event=event, kind=Change.Kind.EVENT_UPDATED, seq__lt=now["seq"]).only(
+            "id", "seq", "payload"
+        )
+    )
+    for row in earlier:
+        row.payload = protocol.retold(row.payload, now)
+    Change.objects.bulk_update(earlier, ["payload"])
+    return [row.payload for row in earlier]
 
 
 def _retell(post: Post, now: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -120,7 +121,14 @@ def _composer_url(event: Event, post: Post | None = None) -> str:
 def _preview(request: HttpRequest) -> str | None:
     if request.POST.get("action") != "preview":
         return None
-    return markdown_to_html(request.POST.get("body", ""))
+    body = request.POST.get("body", "")
+    limit = settings.LIVEBLOG_MAX_BODY_CHARS
+    if len(body) > limit:  # as publishing would refuse it: never rendered
+        return format_html(
+            "<p>{}</p>",
+            f"Too long to preview: at most {limit:,} characters (this has {len(body):,}).",
+        )
+    return markdown_to_html(body)
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -169,6 +169,8 @@ def public_page(view: View) -> View:
 
 
 RENDER_CACHE_SECONDS = 300
+# The query parameters an event page reads (liveblog/reader/views.py).
+PAGE_PARAMETERS = frozenset({"order", "after"})
 
 
 def rendered_once(view: View) -> View:
@@ -191,7 +193,10 @@ def rendered_once(view: View) -> View:
             content, content_type = hit
             return HttpResponse(content, content_type=content_type)
         response = view(request, slug, **kwargs)
-        if response.status_code == 200 and not response.streaming:
+        # Only the page's own parameters make a cached rendering: anything else (a tracking
+        # tag, a random one to dodge caches) would fill Redis with copies of one page.
+        own = set(request.GET) <= PAGE_PARAMETERS
+        if own and response.status_code == 200 and not response.streaming:
             try:
                 caches["default"].set(
                     key, (response.content, response["Content-Type"]), RENDER_CACHE_SECONDS

@@ -56,9 +56,9 @@ def _client() -> "redis.Redis | None":
 # One round trip, atomic: keep a change's frame, retell the earlier frames of its post that
 # are still kept (replace if present: a seq trimmed away stays away), trim to the window,
 # renew the TTLs. KEYS: the frames (a sorted set scored by seq) and each post's latest seq
-# kept (a hash). ARGV: seq, frame, post id ('' for an event's frame), window, TTL, then the
-# retold (seq, frame) pairs. Two processes can push one post's changes out of commit order:
-# a change older than the post's latest kept one is stale (its text may be retracted by
+# kept (a hash). ARGV: seq, frame, subject (`post:<id>`, `event`, or ''), window, TTL, then the
+# retold (seq, frame) pairs. Two processes can push one subject's changes out of commit
+# order: a change older than the subject's latest kept one is stale (its text may be retracted by
 # then), so it is not kept, and its seq stays a hole that sends a reader to the log.
 _KEEP = """
 local seq = tonumber(ARGV[1])
@@ -84,10 +84,10 @@ return 1
 
 
 def _keep_args(key: str, message: dict[str, Any]) -> list[Any]:
-    post = message.get("post")
+    subject = message.get("subject") or ""
     # As many frames as a reconnecting reader is ever replayed (more gets a reset).
     args: list[Any] = [2, key, key + ":posts", message["seq"], message["frame"]]
-    args += ["" if post is None else post, settings.LIVEBLOG_CATCHUP_LIMIT, TTL]
+    args += [subject, settings.LIVEBLOG_CATCHUP_LIMIT, TTL]
     for seq, frame in message.get("replaces") or ():
         args += [seq, frame]
     return args

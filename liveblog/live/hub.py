@@ -63,7 +63,8 @@ class Hub:
         self.seen: dict[int, int] = {}  # highest seq this process has delivered, per event
         self.history: dict[int, deque[tuple[int, str]]] = {}
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
-        self.post_seqs: dict[int, dict[int, int]] = {}  # event -> post -> its latest seq here
+        # event -> subject (a post, or the event itself) -> its latest seq here
+        self.post_seqs: dict[int, dict[str, int]] = {}
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int, int, float]] = {}  # slug -> (event, stamp, when)
         self.unknown: OrderedDict[str, float] = OrderedDict()  # slug -> when, oldest first
@@ -206,15 +207,15 @@ class Hub:
         commit order (two publishing processes) and may carry text retracted since: it is
         dropped, its readers fetch the gap from the change log, and replays find a hole
         here and go to Redis or the log, which hold the truth."""
-        event_id, seq, post = message["event"], message["seq"], message.get("post")
-        if post is not None and event_id in self.readers:
+        event_id, seq, subject = message["event"], message["seq"], message.get("subject")
+        if subject and event_id in self.readers:
             latest = self.post_seqs.setdefault(event_id, {})
-            if latest.get(post, 0) > seq:
+            if latest.get(subject, 0) > seq:
                 logger.info(
                     "hub: seq %s of event %s is older than its post's; dropped", seq, event_id
                 )
                 return
-            latest[post] = seq
+            latest[subject] = seq
             self._retell(event_id, message.get("replaces") or ())
         self.fanout(event_id, seq, message["frame"], message.get("at"))
 
@@ -380,6 +381,11 @@ class Hub:
             return
         # Redis' history may have them (a lost subscription, a dropped message); when Redis
         # itself is down, the log.
+        # What the layer lost may retell frames this process keeps (a removal, a
+        # correction): its memory of the event is dropped, and replays go to Redis or the
+        # log, which hold them retold, until it has delivered its own again.
+        self.history.pop(event_id, None)
+        self.post_seqs.pop(event_id, None)
         frames = await self._recent(event_id, seen, db_seq)
         if frames is None:
             frames = await self._from_log(event_id, seen, db_seq)

@@ -66,11 +66,13 @@ def change(
 
 
 def retold(earlier: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
-    """An earlier frame of a post as it is to be replayed once `now` (a later frame of the
-    same post) has happened (SPEC §7: replays carry what is true now). Removed since: its
-    seq says `post.deleted`, the id alone. Changed since: its seq carries the current
-    content. The seq and the type of the earlier change stay, so a reader still gets every
-    seq once."""
+    """An earlier frame of a post (or of the event) as it is to be replayed once `now` (a
+    later frame of the same post, or the event's latest) has happened (SPEC §7: replays
+    carry what is true now). Removed since: its seq says `post.deleted`, the id alone.
+    Changed since: its seq carries the current content. The seq and the type of the
+    earlier change stay, so a reader still gets every seq once."""
+    if earlier["type"] == EVENT_UPDATED:
+        return change(EVENT_UPDATED, earlier["seq"], event=now["event"], html=now.get("html"))
     if earlier["type"] == POST_DELETED:
         return earlier
     if now["type"] == POST_DELETED:
@@ -82,15 +84,17 @@ def live_message(
     event_id: int, frame: dict[str, Any], replaces: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """A committed change on the channel layer: the frame is encoded once, here, and every
-    process forwards the text as it is. A post's change carries the post's id and its
-    earlier frames retold (`replaces`), for the caches that keep frames to replay."""
+    process forwards the text as it is. It names what it is about (`subject`: a post by its
+    id, or the event itself) and carries that subject's earlier frames retold (`replaces`),
+    for the caches that keep frames to replay."""
     post = frame.get("post")
+    subject = f"post:{post['id']}" if post else ("event" if frame["type"] == EVENT_UPDATED else "")
     return {
         "type": LIVE_MESSAGE_TYPE,
         "event": event_id,
         "seq": frame["seq"],
         "at": time.time(),  # the commit, for the publish-to-send latency metric
         "frame": encode_frame(frame),
-        "post": post["id"] if post else None,
+        "subject": subject,
         "replaces": [[f["seq"], encode_frame(f)] for f in replaces or ()],
     }

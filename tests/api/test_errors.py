@@ -202,3 +202,14 @@ def test_a_session_write_without_its_csrf_token_answers_json(event, reporter):
     assert response.status_code == 403
     assert _is_error_shape(response) and response.json()["error"] == "csrf_failed"
     assert not Post.objects.exists()
+
+
+def test_a_host_we_do_not_serve_is_refused_in_json_under_api(db, settings):
+    """Review finding: with DEBUG off, a request naming another Host answered Django's HTML
+    400 page under /api/."""
+    settings.DEBUG = False
+    api = Client().get("/api/v1/events/", headers={"Host": "evil.example"})
+    page = Client().get("/", headers={"Host": "evil.example"})
+    assert api.status_code == page.status_code == 400
+    assert api["Content-Type"] == "application/json" and api.json()["error"] == "bad_request"
+    assert page["Content-Type"].startswith("text/html")

@@ -72,3 +72,24 @@ def test_admins_see_and_clear_lockouts_in_the_admin(person):
     admin.force_login(AdminFactory())
     listing = admin.get("/admin/axes/accessattempt/")
     assert listing.status_code == 200 and person.username.encode() in listing.content
+
+
+def test_signing_in_to_ones_own_account_does_not_clear_anothers_failures(person, db):
+    """Review finding: with reset on success, an attacker's own correct sign-in between
+    rounds of 9 guesses wiped the victim's count, so the lock-out never came."""
+    own = UserFactory(password=PASSWORD)
+    for _round in range(2):
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            response = _login(LOGINS[0], person.username, "wrong", "198.51.100.50")
+            if response.status_code == 429:
+                return
+        assert _login(LOGINS[0], own.username, PASSWORD, "198.51.100.50").status_code in (302, 429)
+    assert _login(LOGINS[0], person.username, PASSWORD, "192.0.2.9").status_code == 429
+
+
+def test_a_successful_sign_in_clears_that_accounts_own_failures(person):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _login(LOGINS[0], person.username, "wrong").status_code == 200
+    assert _login(LOGINS[0], person.username, PASSWORD).status_code == 302
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _login(LOGINS[0], person.username, "wrong").status_code == 200

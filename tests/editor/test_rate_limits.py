@@ -218,3 +218,23 @@ def test_rate_limits_can_be_turned_off(event, writer, rate_limits):
     address, data = _compose(event)
 
     assert {writer.post(address, data).status_code for _ in range(LIMIT + 3)} == {302}
+
+
+def test_the_no_script_preview_renders_nothing_over_the_body_limit(
+    client_for, event, reporter, settings, monkeypatch
+):
+    """Review finding: `action=preview` on the compose form rendered a body of any length
+    (~4.5 s of CPU for 1,000,000 characters), where the preview endpoint answers 413."""
+    from liveblog.editor import views
+
+    def refuse(body):
+        raise AssertionError("rendered")
+
+    monkeypatch.setattr(views, "markdown_to_html", refuse)
+    body = "a\n=\n" * (settings.LIVEBLOG_MAX_BODY_CHARS // 4 + 1)
+    response = client_for(reporter).post(
+        f"/editor/events/{event.slug}/", {"body": body, "action": "preview"}
+    )
+    assert response.status_code == 200
+    assert b"Too long to preview" in response.content
+    assert not event.posts.exists()

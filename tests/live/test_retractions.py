@@ -199,3 +199,66 @@ def test_the_hub_drops_a_change_older_than_its_posts_latest_and_retells_its_memo
     assert [seq for seq, _ in reader.frames] == [1, 3]
     assert [seq for seq, _ in hub.history[1]] == [1, 3]
     assert RETRACTED not in json.dumps(list(hub.history[1]))
+
+
+def _event_changes_told(event) -> str:
+    return json.dumps(_changes(event))
+
+
+def test_a_corrected_event_summary_is_never_replayed(live_event):
+    """Review finding: an event's earlier `event.updated` frames kept a summary corrected
+    since; replays now carry the event as it is."""
+    event, author = live_event
+    services.event_update(actor=author, event=event, changes={"summary": RETRACTED})
+    services.event_update(actor=author, event=event, changes={"summary": CORRECTED})
+    told = _event_changes_told(event)
+    assert RETRACTED not in told and CORRECTED in told
+    assert [c["seq"] for c in _changes(event)] == [1, 2]
+
+
+async def test_a_corrected_event_summary_is_not_replayed_from_redis_or_memory(
+    live_event, monkeypatch
+):
+    event, author = live_event
+    watcher = await connect(event.slug)
+    assert (await watcher.receive_json_from(timeout=5))["type"] == "hello"
+    await sync_to_async(services.event_update)(
+        actor=author, event=event, changes={"summary": RETRACTED}
+    )
+    await sync_to_async(services.event_update)(
+        actor=author, event=event, changes={"summary": CORRECTED}
+    )
+    for _ in range(2):
+        await watcher.receive_json_from(timeout=5)
+    _no_log_reads(monkeypatch)
+    from_memory = await _replay(event.slug)  # same loop: this hub's memory
+    assert RETRACTED not in json.dumps(from_memory)
+    await watcher.disconnect()
+    client = redis.Redis.from_url(settings.LIVEBLOG_HISTORY_URL)
+    key = history.key_for(event.pk, history.stamp_of(event.created_at))
+    kept = [m.decode() for m in client.zrange(key, 0, -1)]
+    client.close()
+    assert kept and not [frame for frame in kept if RETRACTED in frame]
+
+
+async def test_a_removal_the_hub_fills_in_leaves_no_text_in_its_memory(live_event, monkeypatch):
+    """Review finding: the layer lost the removal; the hub's watch filled it in from Redis
+    or the log, but its memory still held the entry's first frame for replays."""
+    event, author = live_event
+    watcher = await connect(event.slug)
+    assert (await watcher.receive_json_from(timeout=5))["type"] == "hello"
+    post = await sync_to_async(publish_now)(event, author, RETRACTED)
+    await watcher.receive_json_from(timeout=5)
+
+    async def lost(group, message):
+        """Pub/Sub dropped it."""
+
+    from liveblog.live import publish as live_publish
+
+    monkeypatch.setattr(live_publish, "_publish", lost)
+    await sync_to_async(services.post_delete)(actor=author, post=post)
+    filled = await watcher.receive_json_from(timeout=6)  # the watch's 1 s ticks
+    assert filled["type"] == "post.deleted"
+    frames = await _replay(event.slug)
+    assert RETRACTED not in json.dumps(frames)
+    await watcher.disconnect()

@@ -116,3 +116,24 @@ def test_entries_render_when_the_cache_is_down(event, reporter, monkeypatch):
     monkeypatch.setattr(fragments, "caches", {"default": Down()})
     response = Client().get(f"/events/{event.slug}/")
     assert response.status_code == 200 and "still shown" in response.content.decode()
+
+
+def test_parameters_the_page_does_not_read_make_no_cached_copy(event, monkeypatch):
+    """Review finding: any unused query parameter (`?junk=<random>`) made a new rendering
+    and a new Redis entry of ~the page's size, kept 300 s."""
+    from django.core.cache import caches
+
+    stored: list[str] = []
+    real = caches["default"].set
+
+    def record(key, *args, **kwargs):
+        if key.startswith("page:"):
+            stored.append(key)
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr(caches["default"], "set", record)
+    for n in range(5):
+        assert Client().get(f"/events/{event.slug}/?junk={n}").status_code == 200
+    assert stored == []
+    assert Client().get(f"/events/{event.slug}/?order=oldest").status_code == 200
+    assert len(stored) == 1
