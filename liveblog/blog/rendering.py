@@ -208,7 +208,7 @@ def _bounded_table(rule: Callable[..., Any]) -> Callable[..., Any]:
     """The table rule makes all of a table's tokens in one call, splitting each row a
     character at a time in one frame (no rule call to count): it may only see MAX_TABLE_ROWS
     rows of at most MAX_TABLE_CELLS cells, checked before it starts, and a larger table
-    makes the entry text (review finding: 40 empty columns × 1,200 rows cost 19.7× prose)."""
+    makes the entry text (review finding: 40 empty columns by 1,200 rows cost 19.7 times prose)."""
 
     def table(state: Any, start: int, end: int, silent: bool) -> Any:
         limit = start + 2 + MAX_TABLE_ROWS  # the header and delimiter rows, then the body
