@@ -9,20 +9,19 @@ import asyncio
 import hmac
 import json
 import logging
-import math
 import re
-import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from liveblog.http import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +74,6 @@ csp_logger = logging.getLogger("liveblog.csp")
 
 CSP_REPORT_MAX_BYTES = 16 * 1024
 CSP_REPORTS_PER_REQUEST = 20  # the Reporting API batches; more than this is not a browser
-_CSP_WINDOW_SECONDS = 60
 _CSP_FIELD_CHARS = 300
 # What is logged of a report, by its name in report-uri's format (application/csp-report)
 # and in the Reporting API's (application/reports+json, a list of `csp-violation` reports).
@@ -162,23 +160,10 @@ def _csp_fields(report: tuple[int, dict[str, Any]]) -> dict[str, str]:
 
 
 def _csp_rate_limited(address: str) -> int:
-    """Seconds until this address may report again, or 0. A cache that does not answer lets
-    the report through (it only costs a log line)."""
-    if not settings.LIVEBLOG_RATE_LIMITS:
-        return 0
-    now = time.time()
-    window = int(now // _CSP_WINDOW_SECONDS)
-    key = f"csp-report:{address}:{window}"
+    """Seconds until this address may report again, or 0 (the one fixed-window limiter; a
+    cache that does not answer lets the report through: it only costs a log line)."""
     try:
-        cache.add(key, 0, timeout=_CSP_WINDOW_SECONDS + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=_CSP_WINDOW_SECONDS + 1)
-            count = 1
-    except Exception:
-        csp_logger.warning("csp report limit: cache unavailable", exc_info=True)
-        return 0
-    if count <= settings.CSP_REPORTS_PER_MINUTE:
-        return 0
-    return max(1, math.ceil((window + 1) * _CSP_WINDOW_SECONDS - now))
+        ratelimit.hit("csp-report", address, settings.CSP_REPORTS_PER_MINUTE)
+    except ratelimit.RateLimited as exc:
+        return exc.retry_after
+    return 0

@@ -30,7 +30,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such event or entry (or a draft you may not see).",
     405: "This method is not allowed here; see Allow.",
     409: "Conflicts with existing state, e.g. a slug already in use.",
-    413: "The request body is over 1 MiB.",
+    413: f"The request body is over {errors.body_limit()}.",
     429: "Too many writes; see Retry-After.",
     500: "Something went wrong on our side.",
 }

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ninja
+from django.conf import settings
 from django.core.exceptions import (
     NON_FIELD_ERRORS,
     PermissionDenied,
@@ -62,8 +63,13 @@ def not_authenticated(detail: str = "Log in or send Authorization: Bearer <token
     return ApiError(401, "not_authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def body_limit() -> str:
+    """The request body limit as people read it (settings.DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    return f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20:g} MiB"
+
+
 def too_large() -> ApiError:
-    return ApiError(413, "too_large", "The request body is larger than 1 MiB.")
+    return ApiError(413, "too_large", f"The request body is larger than {body_limit()}.")
 
 
 def malformed_json() -> ApiError:

@@ -49,8 +49,8 @@ def request_address(request: HttpRequest | None) -> str | None:
 
 @contextmanager
 def address(value: str | None) -> Iterator[None]:
-    """Entries recorded inside the block carry this address."""
-    reset = _address.set(_valid_address(value) if value else None)
+    """Entries recorded inside the block carry this address (one `request_address` gave)."""
+    reset = _address.set(value)
     try:
         yield
     finally:

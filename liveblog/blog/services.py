@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -112,36 +112,26 @@ def _record(
         payload=payload,
     )
     if kind == Change.Kind.EVENT_UPDATED:
-        retold = _retell_event(event, payload)
+        earlier = Change.objects.filter(event=event, kind=kind)
+        retold = _retell(earlier, payload)
+    elif post is not None and not new:
+        retold = _retell(Change.objects.filter(post=post), payload)
     else:
-        retold = _retell(post, payload) if post is not None and not new else []
+        retold = []
     publish.send_change_on_commit(event=event, payload=payload, replaces=retold)
     return change
 
 
-def _retell_event(event: Event, now: dict[str, Any]) -> list[dict[str, Any]]:
-    """The event's earlier `event.updated` frames, rewritten to the event as it is now (a
-    corrected title or summary is never replayed), as `_retell` does for a post."""
+def _retell(changes: QuerySet[Change], now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rewrite the earlier frames of what `now` is about (a post's changes, or the event's
+    updates) in the change log to what is true now (SPEC §7: a removed entry is replayed as
+    `post.deleted`, a corrected entry, title or summary with its current text; removed or
+    replaced text is never sent again). In the writing transaction, under the event's row
+    lock, so the log is always right; the frames are returned for the caches that keep
+    frames (live.history in Redis, each hub's memory). The row's `kind` stays: what happened
+    at that seq, for the audit trail."""
     earlier = list(
-        Change.objects.filter(event=event, kind=Change.Kind.EVENT_UPDATED, seq__lt=now["seq"]).only(
-            "id", "seq", "payload"
-        )
-    )
-    for row in earlier:
-        row.payload = protocol.retold(row.payload, now)
-    Change.objects.bulk_update(earlier, ["payload"])
-    return [row.payload for row in earlier]
-
-
-def _retell(post: Post, now: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rewrite the post's earlier frames in the change log to what is true now (SPEC §7:
-    a removed entry is replayed as `post.deleted`, a corrected one with its current text;
-    removed or replaced text is never sent again). In the writing transaction, under the
-    event's row lock, so the log is always right; the frames are returned for the caches
-    that keep frames (live.history in Redis, each hub's memory). The row's `kind` stays:
-    what happened at that seq, for the audit trail."""
-    earlier = list(
-        Change.objects.filter(post=post, seq__lt=now["seq"])
+        changes.filter(seq__lt=now["seq"])
         .exclude(kind=Change.Kind.POST_DELETED)
         .only("id", "seq", "kind", "payload")
     )

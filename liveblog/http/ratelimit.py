@@ -36,15 +36,16 @@ def check_address(request: HttpRequest, *, counter: str = "") -> None:
     """The API counts this before authentication, so floods of forged tokens are limited too.
     `counter` names a window of its own (the editor's preview), under the same limits."""
     limit = settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE * ADDRESS_SHARE
-    _hit(f"{counter}addr", request.META.get("REMOTE_ADDR", "unknown"), limit)
+    hit(f"{counter}addr", request.META.get("REMOTE_ADDR", "unknown"), limit)
 
 
 def check_user(request: HttpRequest, *, counter: str = "") -> None:
     limit = settings.LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE
-    _hit(f"{counter}user", str(request.user.pk), limit)
+    hit(f"{counter}user", str(request.user.pk), limit)
 
 
-def _hit(scope: str, ident: str, limit: int) -> None:
+def hit(scope: str, ident: str, limit: int) -> None:
+    """Count one for `ident` in `scope`'s window; RateLimited once over `limit` a minute."""
     if not settings.LIVEBLOG_RATE_LIMITS:
         return
     now = time.time()
