@@ -64,7 +64,7 @@ class Hub:
         self.history: dict[int, deque[tuple[int, str]]] = {}
         self.lagging: dict[int, int] = {}  # event -> `seen` when a lag was first noticed
         # event -> subject (a post, or the event itself) -> its latest seq here
-        self.post_seqs: dict[int, dict[str, int]] = {}
+        self.subject_seqs: dict[int, dict[str, int]] = {}
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int, int, float]] = {}  # slug -> (event, stamp, when)
         self.unknown: OrderedDict[str, float] = OrderedDict()  # slug -> when, oldest first
@@ -144,7 +144,7 @@ class Hub:
         del self.readers[event_id]
         self.seen.pop(event_id, None)
         self.history.pop(event_id, None)
-        self.post_seqs.pop(event_id, None)
+        self.subject_seqs.pop(event_id, None)
         self.lagging.pop(event_id, None)
         self.locks.pop(event_id, None)
         if event_id in self.subscribed and self.channel:
@@ -209,7 +209,7 @@ class Hub:
         here and go to Redis or the log, which hold the truth."""
         event_id, seq, subject = message["event"], message["seq"], message.get("subject")
         if subject and event_id in self.readers:
-            latest = self.post_seqs.setdefault(event_id, {})
+            latest = self.subject_seqs.setdefault(event_id, {})
             if latest.get(subject, 0) > seq:
                 logger.info(
                     "hub: seq %s of event %s is older than its post's; dropped", seq, event_id
@@ -385,7 +385,7 @@ class Hub:
         # correction): its memory of the event is dropped, and replays go to Redis or the
         # log, which hold them retold, until it has delivered its own again.
         self.history.pop(event_id, None)
-        self.post_seqs.pop(event_id, None)
+        self.subject_seqs.pop(event_id, None)
         frames = await self._recent(event_id, seen, db_seq)
         if frames is None:
             frames = await self._from_log(event_id, seen, db_seq)

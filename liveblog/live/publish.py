@@ -56,12 +56,13 @@ class _Held:
     """The pushes of one request, held until its response is out; after that (or if the
     request ends without one), pushes go at once.
 
-    Under an ASGI server they go out on its event loop (`loop`): Django closes a response
-    from a thread, and that thread hands them to the loop and waits for them there (the
-    request is not over until its changes are pushed, so a server stopping gracefully
-    waits for them too). A push from the thread itself took ~3.5 ms: Redis from the thread,
-    then a hop to the loop and back to publish. Without one (`loop` None: a WSGI server runs
-    this middleware in a loop of its own that is gone by then) they go from the thread.
+    Under an ASGI server they go out on its event loop (`loop`): released when the request's
+    task ends (right after Django's ASGIHandler sent the response), they are started there
+    as a task that the loop keeps (`_sending`), not awaited by the request; released from a
+    thread instead (a response closed late), that thread hands them to the loop and waits.
+    A push from the thread itself took ~3.5 ms: Redis from the thread, then a hop to the
+    loop and back to publish. Without a loop (`loop` None: a WSGI server runs this
+    middleware in a loop of its own that is gone by then) they go from the thread.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
