@@ -10,6 +10,7 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from liveblog.blog import embeds
 from liveblog.env import (
     envbool,
     envdatabase,
@@ -243,11 +244,21 @@ if not DEBUG:
 # public page's nonce belongs to its ETag, so cached copies and 304s stay consistent), and
 # nothing loads from another site. Images: this site's own, plus LIVEBLOG_IMAGE_ORIGINS
 # (where it serves uploads from, if elsewhere; the Markdown renderer shows any other image as
-# a link). Frames: LIVEBLOG_EMBED_FRAME_ORIGINS, the embeds' providers (none yet). Sockets:
+# a link). Frames: LIVEBLOG_EMBED_FRAME_ORIGINS, exactly the origins of the embeds' providers
+# (liveblog/blog/embeds.py, with the Mastodon instances named here), loaded only when a reader
+# clicks a card. Sockets:
 # this site's own origin, added per request by the middleware. Browsers report violations to
 # /csp-report (liveblog/ops.py), logged by `liveblog.csp`.
 LIVEBLOG_IMAGE_ORIGINS: list[str] = []
-LIVEBLOG_EMBED_FRAME_ORIGINS: list[str] = []
+LIVEBLOG_EMBED_MASTODON_INSTANCES = envlist(
+    "LIVEBLOG_EMBED_MASTODON_INSTANCES", embeds.DEFAULT_MASTODON_INSTANCES
+)
+for _instance in LIVEBLOG_EMBED_MASTODON_INSTANCES:
+    if not embeds.HOST_NAME.fullmatch(_instance):
+        raise ImproperlyConfigured(
+            f"LIVEBLOG_EMBED_MASTODON_INSTANCES: {_instance!r} is not a lower-case host name"
+        )
+LIVEBLOG_EMBED_FRAME_ORIGINS: list[str] = embeds.frame_origins(LIVEBLOG_EMBED_MASTODON_INSTANCES)
 CSP_REPORT_PATH = "/csp-report"
 CSP_REPORTS_PER_MINUTE = envint("CSP_REPORTS_PER_MINUTE", 30, minimum=1)
 CONTENT_SECURITY_POLICY = {

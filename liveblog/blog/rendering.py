@@ -13,6 +13,7 @@ import functools
 import html as html_lib
 import logging
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
@@ -24,15 +25,20 @@ from zoneinfo import ZoneInfo
 import nh3
 from django.conf import settings
 from django.utils import dateformat
+from django.utils.html import format_html
 from markdown_it import MarkdownIt, helpers
 from markdown_it.common.utils import escapeHtml
 from markdown_it.ruler import Ruler
 from markdown_it.token import Token
 
+from liveblog.blog import embeds
+
 logger = logging.getLogger(__name__)
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
-_markdown.enable(["table", "strikethrough"])
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": True})
+_markdown.enable(["table", "strikethrough", "linkify"])
+# Only addresses written with their scheme become links: "node.js" or "a@b.c" in prose stay text.
+_markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 
 
 def _served_here(src: str) -> bool:
@@ -73,8 +79,190 @@ def _inside_link(tokens: Sequence[Token], idx: int, env: Any) -> bool:
 
 _markdown.add_render_rule("image", _image)
 
+
+# --- Quotes with a speaker --------------------------------------------------------------
+#
+# A blockquote whose last line starts with "— " or "-- " is a quote and its speaker:
+# <figure class="quote"><blockquote>…</blockquote><figcaption>speaker</figcaption></figure>.
+# It runs after the inline parse (children exist) and before the typographer turns "--"
+# into a dash. One pass over the tokens, then one rebuild: nested quotes stay linear.
+
+_ATTRIBUTION = re.compile(r"(?:—|--) +")
+
+
+def _attribution(inline: Token) -> list[Token] | None:
+    """The last line's tokens, when that line is an attribution (its dash removed): they are
+    cut from `inline`. None, and `inline` untouched, otherwise."""
+    children = inline.children or []
+    breaks = [i for i, t in enumerate(children) if t.type in ("softbreak", "hardbreak")]
+    first = breaks[-1] + 1 if breaks else 0
+    if first >= len(children) or children[first].type != "text":
+        return None
+    marker = _ATTRIBUTION.match(children[first].content)
+    if marker is None:
+        return None
+    line = children[first:]
+    line[0] = line[0].copy(content=line[0].content[marker.end() :])
+    if not "".join(t.content for t in line).strip():
+        return None
+    inline.children = children[: breaks[-1]] if breaks else []
+    return line
+
+
+def _quote_attributions(state: Any) -> None:
+    tokens: list[Token] = state.tokens
+    captions: dict[int, tuple[int, Token]] = {}  # a blockquote's close → (its open, caption)
+    opened: list[int] = []
+    for i, token in enumerate(tokens):
+        if token.type == "blockquote_open":
+            opened.append(i)
+        elif token.type == "blockquote_close" and opened:
+            start = opened.pop()
+            caption = _caption(tokens, start, i)
+            if caption is not None:
+                captions[i] = (start, caption)
+    if captions:
+        state.tokens = _with_captions(tokens, captions)
+
+
+def _caption(tokens: list[Token], start: int, close: int) -> Token | None:
+    """The figcaption's inline token of the blockquote tokens[start:close + 1], if any."""
+    if close - start < 4 or tokens[close - 1].type != "paragraph_close":
+        return None
+    inline = tokens[close - 2]
+    alone = not any(t.type in ("softbreak", "hardbreak") for t in inline.children or [])
+    if alone and close - 3 == start + 1:  # nothing quoted but the attribution
+        return None
+    line = _attribution(inline)
+    if line is None:
+        return None
+    caption = Token("inline", "", 0, children=line, level=tokens[start].level + 1)
+    caption.content = "".join(t.content for t in line)
+    return caption
+
+
+def _with_captions(tokens: list[Token], captions: dict[int, tuple[int, Token]]) -> list[Token]:
+    starts = {start for start, _ in captions.values()}
+    emptied = {
+        i for close in captions for i in range(close - 3, close) if not tokens[close - 2].children
+    }
+    rebuilt: list[Token] = []
+    for i, token in enumerate(tokens):
+        if i in starts:
+            rebuilt.append(Token("figure_open", "figure", 1, attrs={"class": "quote"}))
+        if i not in emptied:
+            rebuilt.append(token)
+        if i in captions:
+            rebuilt.append(Token("figcaption_open", "figcaption", 1))
+            rebuilt.append(captions[i][1])
+            rebuilt.append(Token("figcaption_close", "figcaption", -1))
+            rebuilt.append(Token("figure_close", "figure", -1))
+    return rebuilt
+
+
+_markdown.core.ruler.after("inline", "quote_attributions", _quote_attributions)
+
+
+# --- Embeds and link cards --------------------------------------------------------------
+#
+# A top-level paragraph that is one bare URL (linkified or an <autolink>) becomes a card:
+# a click-to-load embed for the providers of liveblog/blog/embeds.py, else a link card.
+# The cards are made of validated parts and escaped here, after nh3 has run: the renderer
+# writes a placeholder paragraph that carries a marker drawn afresh for each render (no body
+# can guess it), and markdown_to_html puts each card in its place. So nh3's allow-list stays
+# what a reporter's Markdown may produce, and a card needs no attribute a body could use.
+
+# Recognising a URL (a split, a query parse, a few patterns) costs about 4 normalised links.
+EMBED_STEPS = 128
+
+
+def _bare_url(tokens: list[Token], i: int) -> str | None:
+    if not (tokens[i].type == "paragraph_open" and tokens[i].level == 0):
+        return None
+    children = tokens[i + 1].children or []
+    if len(children) != 3 or children[0].markup not in ("linkify", "autolink"):
+        return None
+    return str(children[0].attrGet("href") or "")
+
+
+def _embed_cards(state: Any) -> None:
+    tokens: list[Token] = state.tokens
+    rebuilt: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        url = _bare_url(tokens, i) if i + 2 < len(tokens) else None
+        card = _recognised(url) if url else None
+        if card is None:
+            rebuilt.append(tokens[i])
+            i += 1
+            continue
+        token = Token("embed_card", "", 0, meta={"card": card}, map=tokens[i].map)
+        rebuilt.append(token)
+        i += 3
+    state.tokens = rebuilt
+
+
+def _recognised(url: str) -> embeds.Embed | embeds.LinkCard | None:
+    _spend(EMBED_STEPS)
+    return embeds.recognise(url, mastodon_instances=settings.LIVEBLOG_EMBED_MASTODON_INSTANCES)
+
+
+_markdown.core.ruler.after("linkify", "embed_cards", _embed_cards)
+
+
+def _render_card(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    card = tokens[idx].meta["card"]
+    cards = env["cards"]
+    cards.append(_embed_html(card) if isinstance(card, embeds.Embed) else _link_card_html(card))
+    return f"<p>{env['card_marker']}-{len(cards) - 1}</p>\n"
+
+
+_markdown.add_render_rule("embed_card", _render_card)
+
+LINK_REL = "noopener noreferrer nofollow"
+
+
+def _embed_html(embed: embeds.Embed) -> str:
+    provider = embed.provider
+    return format_html(
+        '<figure class="embed embed--{key}" data-embed="{frame}" data-embed-title="{title}"'
+        ' data-embed-shape="{shape}"><div class="embed__placeholder" data-embed-placeholder>'
+        '<button type="button" class="embed__load" data-embed-load hidden>'
+        "Load the {noun} from {name}</button>"
+        '<small class="embed__note">{privacy}</small></div>'
+        '<figcaption class="embed__source"><span class="embed__provider">{name}</span> '
+        '<a href="{url}" rel="{rel}">{url}</a></figcaption></figure>',
+        key=provider.key,
+        frame=embed.frame_url,
+        title=embed.title,
+        shape=embed.shape,
+        noun=provider.noun,
+        name=provider.name,
+        privacy=provider.privacy,
+        url=embed.url,
+        rel=LINK_REL,
+    )
+
+
+def _link_card_html(card: embeds.LinkCard) -> str:
+    kind = format_html('<span class="link-card__kind">{}</span> ', "PDF") if card.is_pdf else ""
+    return format_html(
+        '<p class="link-card{modifier}"><a class="link-card__link" href="{url}" rel="{rel}">'
+        '{kind}<span class="link-card__host">{host}</span>'
+        '<span class="link-card__path">{path}</span></a></p>',
+        modifier=" link-card--pdf" if card.is_pdf else "",
+        url=card.url,
+        rel=LINK_REL,
+        kind=kind,
+        host=card.host,
+        path=card.path,
+    )
+
+
+CARD_TAGS = {"figure", "figcaption", "div", "button", "small", "span"}
+
 ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
+    "figure", "figcaption", "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "img",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
@@ -87,14 +275,19 @@ ALLOWED_ATTRIBUTES = {
 
 
 def markdown_to_html(source: str) -> str:
-    html = _render_within_budget(source)
-    return nh3.clean(
+    marker = f"card-{secrets.token_hex(12)}"
+    html, cards = _render_within_budget(source, marker)
+    clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes={"figure": {"quote"}},
         url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
+        link_rel=LINK_REL,
     ).strip()
+    if not cards:
+        return clean
+    return re.sub(rf"<p>{marker}-(\d+)</p>", lambda found: cards[int(found[1])], clean)
 
 
 # --- The work budget --------------------------------------------------------------------
@@ -241,6 +434,18 @@ def _charged_for_targets(rule: Callable[[Any, bool], bool]) -> Callable[[Any, bo
     return charged
 
 
+def _charged_for_text(rule: Callable[[Any], None]) -> Callable[[Any], None]:
+    """linkify scans every inline's text with linkify-it's patterns in one call: it costs
+    that text, as DESTINATION_CHARS_PER_STEP (each link it makes is charged when normalised)."""
+
+    def charged(state: Any) -> None:
+        chars = sum(len(t.content) for t in state.tokens if t.type == "inline")
+        _spend(chars / DESTINATION_CHARS_PER_STEP)
+        rule(state)
+
+    return charged
+
+
 def _count_work(md: MarkdownIt) -> None:
     """Every rule of every chain counts a step. Ruler.at is public; reading the current
     rules needs Ruler.__rules__ (no public getter for a rule's function): the corpus in
@@ -250,6 +455,8 @@ def _count_work(md: MarkdownIt) -> None:
     for name in ("link", "image"):
         rule = md.inline.ruler.__rules__[md.inline.ruler.__find__(name)]
         md.inline.ruler.at(name, _charged_for_targets(rule.fn), {"alt": list(rule.alt)})
+    linkify = md.core.ruler.__rules__[md.core.ruler.__find__("linkify")]
+    md.core.ruler.at("linkify", _charged_for_text(linkify.fn), {"alt": list(linkify.alt)})
     rulers: tuple[Ruler[Any], ...] = (
         md.core.ruler,
         md.block.ruler,
@@ -272,22 +479,24 @@ def _count_work(md: MarkdownIt) -> None:
 _count_work(_markdown)
 
 
-def _render_within_budget(source: str) -> str:
+def _render_within_budget(source: str, card_marker: str) -> tuple[str, list[str]]:
+    """The rendered body with a placeholder for each card, and the cards (see Embeds)."""
     reset = _budget.set(_Budget(WORK_MIN + WORK_PER_CHAR * len(source)))
-    env: dict[str, Any] = {}
+    cards: list[str] = []
+    env: dict[str, Any] = {"cards": cards, "card_marker": card_marker}
     try:
         tokens = _markdown.parse(source, env)
         if _output_chars(tokens) <= MAX_OUTPUT_CHARS:
             rendered = _markdown.renderer.render(tokens, _markdown.options, env)
-            if len(rendered) <= MAX_HTML_CHARS:
-                return rendered
+            if len(rendered) + sum(map(len, cards)) <= MAX_HTML_CHARS:
+                return rendered, cards
         reason = "its output is too large"
     except _OverBudget:
         reason = "it needs too much work"
     finally:
         _budget.reset(reset)
     logger.warning("Markdown of %s characters shown as text: %s.", len(source), reason)
-    return _as_text(source)
+    return _as_text(source), []
 
 
 def _output_chars(tokens: Sequence[Token]) -> int:
@@ -322,8 +531,13 @@ def plain_text(html: str) -> str:
     return _plain_text(html)
 
 
+# An embed's button and privacy note are no words of the entry: its text is the provider
+# and the link.
+_NOT_TEXT = {"script", "style", "button", "small"}
+
+
 def _plain_text(html: str) -> str:
-    return " ".join(nh3.clean(html, tags=set()).split())
+    return " ".join(nh3.clean(html, tags=set(), clean_content_tags=_NOT_TEXT).split())
 
 
 # A page asks the same entries' text several times (JSON-LD, summaries, key events).
