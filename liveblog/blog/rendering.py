@@ -13,7 +13,6 @@ import functools
 import html as html_lib
 import logging
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
@@ -167,10 +166,9 @@ _markdown.core.ruler.after("inline", "quote_attributions", _quote_attributions)
 #
 # A top-level paragraph that is one bare URL (linkified or an <autolink>) becomes a card:
 # a click-to-load embed for the providers of liveblog/blog/embeds.py, else a link card.
-# The cards are made of validated parts and escaped here, after nh3 has run: the renderer
-# writes a placeholder paragraph that carries a marker drawn afresh for each render (no body
-# can guess it), and markdown_to_html puts each card in its place. So nh3's allow-list stays
-# what a reporter's Markdown may produce, and a card needs no attribute a body could use.
+# A card is written from the registry's validated parts, every one escaped, and then goes
+# through nh3 like the rest: its allow-list names exactly the card's tags, attributes and
+# classes (CARD_ATTRIBUTES, ALLOWED_CLASSES), so no body gets more than a card has.
 
 # Recognising a URL (a split, a query parse, a few patterns) costs about 4 normalised links.
 EMBED_STEPS = 128
@@ -196,8 +194,7 @@ def _embed_cards(state: Any) -> None:
             rebuilt.append(tokens[i])
             i += 1
             continue
-        token = Token("embed_card", "", 0, meta={"card": card}, map=tokens[i].map)
-        rebuilt.append(token)
+        rebuilt.append(Token("embed_card", "", 0, meta={"card": card}, map=tokens[i].map))
         i += 3
     state.tokens = rebuilt
 
@@ -212,9 +209,8 @@ _markdown.core.ruler.after("linkify", "embed_cards", _embed_cards)
 
 def _render_card(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     card = tokens[idx].meta["card"]
-    cards = env["cards"]
-    cards.append(_embed_html(card) if isinstance(card, embeds.Embed) else _link_card_html(card))
-    return f"<p>{env['card_marker']}-{len(cards) - 1}</p>\n"
+    html = _embed_html(card) if isinstance(card, embeds.Embed) else _link_card_html(card)
+    return html + "\n"
 
 
 _markdown.add_render_rule("embed_card", _render_card)
@@ -231,7 +227,7 @@ def _embed_html(embed: embeds.Embed) -> str:
         "Load the {noun} from {name}</button>"
         '<small class="embed__note">{privacy}</small></div>'
         '<figcaption class="embed__source"><span class="embed__provider">{name}</span> '
-        '<a href="{url}" rel="{rel}">{url}</a></figcaption></figure>',
+        '<a href="{url}">{url}</a></figcaption></figure>',
         key=provider.key,
         frame=embed.frame_url,
         title=embed.title,
@@ -240,29 +236,26 @@ def _embed_html(embed: embeds.Embed) -> str:
         name=provider.name,
         privacy=provider.privacy,
         url=embed.url,
-        rel=LINK_REL,
     )
 
 
 def _link_card_html(card: embeds.LinkCard) -> str:
     kind = format_html('<span class="link-card__kind">{}</span> ', "PDF") if card.is_pdf else ""
     return format_html(
-        '<p class="link-card{modifier}"><a class="link-card__link" href="{url}" rel="{rel}">'
+        '<p class="link-card{modifier}"><a class="link-card__link" href="{url}">'
         '{kind}<span class="link-card__host">{host}</span>'
         '<span class="link-card__path">{path}</span></a></p>',
         modifier=" link-card--pdf" if card.is_pdf else "",
         url=card.url,
-        rel=LINK_REL,
         kind=kind,
         host=card.host,
         path=card.path,
     )
 
 
-CARD_TAGS = {"figure", "figcaption", "div", "button", "small", "span"}
 
 ALLOWED_TAGS = {
-    "figure", "figcaption", "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
+    "figure", "figcaption", "div", "button", "small", "span", "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "img",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
@@ -271,23 +264,35 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "th": {"align"},
     "td": {"align"},
+    # An embed's card, and nothing else has these (see Embeds and link cards).
+    "figure": {"data-embed", "data-embed-title", "data-embed-shape"},
+    "div": {"data-embed-placeholder"},
+    "button": {"type", "data-embed-load", "hidden"},
+}
+# Classes are filtered value by value: a body's Markdown cannot produce one, and a card or a
+# quote only these.
+ALLOWED_CLASSES = {
+    "figure": {"quote", "embed", "embed--mastodon", *(f"embed--{p.key}" for p in embeds.PROVIDERS)},
+    "div": {"embed__placeholder"},
+    "button": {"embed__load"},
+    "small": {"embed__note"},
+    "figcaption": {"embed__source"},
+    "span": {"embed__provider", "link-card__kind", "link-card__host", "link-card__path"},
+    "p": {"link-card", "link-card--pdf"},
+    "a": {"link-card__link"},
 }
 
 
 def markdown_to_html(source: str) -> str:
-    marker = f"card-{secrets.token_hex(12)}"
-    html, cards = _render_within_budget(source, marker)
-    clean = nh3.clean(
+    html = _render_within_budget(source)
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        allowed_classes={"figure": {"quote"}},
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel=LINK_REL,
     ).strip()
-    if not cards:
-        return clean
-    return re.sub(rf"<p>{marker}-(\d+)</p>", lambda found: cards[int(found[1])], clean)
 
 
 # --- The work budget --------------------------------------------------------------------
@@ -479,24 +484,22 @@ def _count_work(md: MarkdownIt) -> None:
 _count_work(_markdown)
 
 
-def _render_within_budget(source: str, card_marker: str) -> tuple[str, list[str]]:
-    """The rendered body with a placeholder for each card, and the cards (see Embeds)."""
+def _render_within_budget(source: str) -> str:
     reset = _budget.set(_Budget(WORK_MIN + WORK_PER_CHAR * len(source)))
-    cards: list[str] = []
-    env: dict[str, Any] = {"cards": cards, "card_marker": card_marker}
+    env: dict[str, Any] = {}
     try:
         tokens = _markdown.parse(source, env)
         if _output_chars(tokens) <= MAX_OUTPUT_CHARS:
             rendered = _markdown.renderer.render(tokens, _markdown.options, env)
-            if len(rendered) + sum(map(len, cards)) <= MAX_HTML_CHARS:
-                return rendered, cards
+            if len(rendered) <= MAX_HTML_CHARS:
+                return rendered
         reason = "its output is too large"
     except _OverBudget:
         reason = "it needs too much work"
     finally:
         _budget.reset(reset)
     logger.warning("Markdown of %s characters shown as text: %s.", len(source), reason)
-    return _as_text(source), []
+    return _as_text(source)
 
 
 def _output_chars(tokens: Sequence[Token]) -> int:

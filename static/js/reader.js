@@ -5,6 +5,7 @@
 // The page is complete without this script; it only adds to server-rendered entries, and
 // every string it shows comes translated from the page (data-* on [data-reader-status]).
 import { LiveStream } from "./live.js";
+import "./embeds.js";
 
 const REFRESH_MS = 30000;
 const MAX_OLDER_PAGES = 100; // a permalink reaches back at most this many pages of 50

@@ -7,10 +7,11 @@ import re
 import secrets
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from liveblog.blog import services
+from liveblog.blog import embeds, services
 from liveblog.ops import CSP_REPORT_MAX_BYTES
 from tests.factories import PostFactory
 from tests.test_settings import settings_print
@@ -82,7 +83,11 @@ def test_every_page_sends_the_policy_with_exact_directives(every_page):
         # Reproduction 10: no image from anywhere, no socket to any host.
         assert policy["img-src"] == ["'self'", "data:"], name
         assert policy["connect-src"] == ["'self'", "ws://testserver"], name
-        assert policy["frame-src"] == ["'none'"], name
+        # Frames: exactly the embeds' providers, loaded when a reader clicks a card.
+        assert policy["frame-src"] == embeds.frame_origins(
+            settings.LIVEBLOG_EMBED_MASTODON_INSTANCES
+        ), name
+        assert all(o.startswith("https://") and "*" not in o for o in policy["frame-src"])
         assert policy["report-uri"] == ["/csp-report"], name
         assert policy["report-to"] == ["csp"], name
         assert response["Reporting-Endpoints"] == 'csp="/csp-report"', name
