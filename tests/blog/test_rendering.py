@@ -105,6 +105,13 @@ PATHOLOGICAL = {
     ),
     "reused references": _filled(REFERENCE + "[a]" * 16000),
     "images from elsewhere": _filled("![](//aaaaaaaaaaaa) "),
+    # Embeds and quotes (issue 10): linkify's scan, a card per line, a speaker per quote.
+    "bare urls": _filled("http://a.co "),
+    "urls in words": _filled("ahttp://a.co:"),
+    "embed lines": _filled("https://youtu.be/dQw4w9WgXcQ?t=1h2m3s\n\n"),
+    "link card lines": _filled("https://a.co/b.pdf\n\n"),
+    "attributed quotes": _filled("> a\n> — b\n\n"),
+    "nested attributed quotes": _filled("> > > -- a\n"),
 }
 
 
@@ -163,6 +170,12 @@ DENSE_ENTRIES = {
     "formatting": '**"We will rebuild,"** said the mayor -- *twice*. `code` and ~~gone~~'
     " [link](https://e.org) ![img](https://e.org/i.png)\n\n" * 600,
     "prose": PROSE,
+    "embeds and quotes": (
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90\n\n"
+        "> **We will open the economy wider,** he said.\n> — President Xi Jinping\n\n"
+        "Read https://example.org/statement and the report:\n\nhttps://example.org/r.pdf\n\n"
+    )
+    * 300,
 }
 
 
@@ -172,7 +185,7 @@ def test_long_dense_real_entries_keep_their_markdown(name):
 
     html = markdown_to_html(source)
 
-    assert "<strong>" in html or "<a " in html or "<table>" in html
+    assert "<strong>" in html or "<a " in html or "<table>" in html or "<figure" in html
     assert "**" not in html and "](" not in html and "|---" not in html
 
 
