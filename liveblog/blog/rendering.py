@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": True})
 _markdown.enable(["table", "strikethrough", "linkify"])
 # Only addresses written with their scheme become links: "node.js" or "a@b.c" in prose stay text.
+assert _markdown.linkify is not None, "linkify-it-py is a dependency (pyproject.toml)"
 _markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 
 
@@ -254,9 +255,9 @@ def _link_card_html(card: embeds.LinkCard) -> str:
     )
 
 
-
 ALLOWED_TAGS = {
-    "figure", "figcaption", "div", "button", "small", "span", "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
+    "figure", "figcaption", "div", "button", "small", "span",  # quotes and cards only
+    "p", "br", "hr", "strong", "em", "b", "i", "s", "del", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "img",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {

@@ -214,7 +214,7 @@ def test_bare_urls_in_prose_become_links_but_names_without_a_scheme_stay_text():
     assert [a.get("href") for a in root.findall(".//a")] == ["https://example.org/a?b=1&c=2"]
 
 
-EVIL = '"><script>alert(1)</script><x y=\''
+EVIL = "\"><script>alert(1)</script><x y='"
 
 
 def test_every_part_of_an_embed_card_is_escaped():
@@ -237,7 +237,9 @@ def test_every_part_of_an_embed_card_is_escaped():
 
 def test_every_part_of_a_link_card_is_escaped():
     card = rendering._link_card_html(
-        embeds.LinkCard(url="https://e.example/" + EVIL, host="h" + EVIL, path="/" + EVIL, is_pdf=True)
+        embeds.LinkCard(
+            url="https://e.example/" + EVIL, host="h" + EVIL, path="/" + EVIL, is_pdf=True
+        )
     )
     root = html5lib.parseFragment(card, namespaceHTMLElements=False)
 

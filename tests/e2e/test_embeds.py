@@ -24,8 +24,7 @@ SPOTIFY = "https://open.spotify.com/track/4cOdK2wGLETKBW3PvgPWqT"
 PROVIDERS = {"www.youtube-nocookie.com", "platform.twitter.com", "open.spotify.com"}
 STUB = "<!doctype html><title>Stub player</title><p>A provider's player (stub).</p>"
 SANDBOX = (
-    "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox "
-    "allow-presentation"
+    "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-presentation"
 )
 
 
@@ -87,7 +86,10 @@ def test_a_card_loads_nothing_before_the_click_and_its_sandboxed_frame_after(bro
         button.click()
         frame = card.locator("iframe")
         frame.wait_for(state="attached")
-        assert frame.get_attribute("src") == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=42"
+        assert (
+            frame.get_attribute("src")
+            == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=42"
+        )
         assert frame.get_attribute("sandbox") == SANDBOX
         assert frame.get_attribute("referrerpolicy") == "strict-origin-when-cross-origin"
         assert frame.get_attribute("title") == "Video from YouTube"
