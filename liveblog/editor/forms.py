@@ -62,7 +62,8 @@ class PostForm(forms.Form):
         label="Entry",
         max_length=settings.LIVEBLOG_MAX_BODY_CHARS,
         widget=forms.Textarea(attrs={"rows": 10, "data-body": ""}),
-        help_text="Markdown: **bold**, _italic_, [link](https://…), > quote, - list.",
+        help_text="Markdown: **bold**, _italic_, [link](https://…), > quote (a last line"
+        ' "— Name" credits the speaker), - list. A video or post URL alone on a line embeds it.',
         error_messages={"required": "An entry needs a body."},
         strip=False,
     )
