@@ -34,6 +34,9 @@ ENTRIES = [
     ),
     (30, "", "> We are late, but not too late.\n\n— the mayor, on the climate plan", 0, 0),
     (40, "Read this first", "How to follow: entries appear by themselves, `no reload`.", 0, 1),
+    # Issue 10: a click-to-load embed, a link card, a quote with its speaker.
+    (50, "", "Watch:\n\nhttps://youtu.be/dQw4w9WgXcQ\n\nhttps://example.org/r.pdf", 0, 0),
+    (60, "", "> We will open the economy wider.\n> — President Xi Jinping", 0, 0),
 ]
 
 
