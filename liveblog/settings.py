@@ -253,11 +253,11 @@ LIVEBLOG_IMAGE_ORIGINS: list[str] = []
 LIVEBLOG_EMBED_MASTODON_INSTANCES = envlist(
     "LIVEBLOG_EMBED_MASTODON_INSTANCES", embeds.DEFAULT_MASTODON_INSTANCES
 )
-for _instance in LIVEBLOG_EMBED_MASTODON_INSTANCES:
-    if not embeds.HOST_NAME.fullmatch(_instance):
-        raise ImproperlyConfigured(
-            f"LIVEBLOG_EMBED_MASTODON_INSTANCES: {_instance!r} is not a lower-case host name"
-        )
+if not all(embeds.HOST_NAME.fullmatch(host) for host in LIVEBLOG_EMBED_MASTODON_INSTANCES):
+    raise ImproperlyConfigured(
+        f"LIVEBLOG_EMBED_MASTODON_INSTANCES={','.join(LIVEBLOG_EMBED_MASTODON_INSTANCES)!r} is"
+        " not valid: expected lower-case host names separated by commas."
+    )
 LIVEBLOG_EMBED_FRAME_ORIGINS: list[str] = embeds.frame_origins(LIVEBLOG_EMBED_MASTODON_INSTANCES)
 CSP_REPORT_PATH = "/csp-report"
 CSP_REPORTS_PER_MINUTE = envint("CSP_REPORTS_PER_MINUTE", 30, minimum=1)

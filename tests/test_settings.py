@@ -33,6 +33,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("DATABASE_CONN_MAX_AGE", "forever"),
         ("DATABASE_POOL_IDLE", "a few"),
         ("DATABASE_POOL_MAX_AGE", "-1"),
+        ("LIVEBLOG_EMBED_MASTODON_INSTANCES", "mastodon.social,https://evil.example/*"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -135,3 +136,12 @@ def test_metrics_are_open_only_in_development_unless_said_so():
     assert settings_print("s.METRICS_PUBLIC") == "True"  # DEBUG=1: make run
     assert settings_print("s.METRICS_PUBLIC", **PRODUCTION) == "False"
     assert settings_print("s.METRICS_PUBLIC", **PRODUCTION, METRICS_PUBLIC="1") == "True"
+
+
+def test_the_mastodon_instances_named_are_the_policys_only_mastodon_frames():
+    shown = settings_print(
+        "' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['frame-src'])",
+        LIVEBLOG_EMBED_MASTODON_INSTANCES="journa.host",
+    )
+    assert shown.split()[-1] == "https://journa.host"
+    assert "https://mastodon.social" not in shown.split()
