@@ -297,6 +297,25 @@ def markdown_to_html(source: str) -> str:
     ).strip()
 
 
+# Where no script runs (a feed reader), a card's button could never load anything, and its
+# note would speak of a button that is not there: the card is its provider and its link.
+_CONTROLS = {"button", "small"}
+_NO_CONTROL_ATTRIBUTES = {k: v for k, v in ALLOWED_ATTRIBUTES.items() if k not in _CONTROLS}
+_NO_CONTROL_CLASSES = {k: v for k, v in ALLOWED_CLASSES.items() if k not in _CONTROLS}
+
+
+def without_embed_controls(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS - _CONTROLS,
+        clean_content_tags=_CONTROLS,
+        attributes=_NO_CONTROL_ATTRIBUTES,
+        allowed_classes=_NO_CONTROL_CLASSES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=LINK_REL,
+    )
+
+
 # --- The work budget --------------------------------------------------------------------
 #
 # markdown-it-py is linear on every input we tried, but its constant depends on the input's

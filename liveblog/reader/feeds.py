@@ -20,7 +20,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from liveblog.blog import selectors
+from liveblog.blog import rendering, selectors
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import author_payload
 from liveblog.http import caching
@@ -95,7 +95,7 @@ class EventFeed(Feed):
         return escape(summaries.excerpt(item.body_html, 40))  # a summary of type html
 
     def item_extra_kwargs(self, item: Post) -> dict[str, Any]:
-        return {"content_html": item.body_html}
+        return {"content_html": rendering.without_embed_controls(item.body_html)}
 
     def item_link(self, item: Post) -> str:
         return item.get_absolute_url()

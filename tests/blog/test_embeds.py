@@ -6,8 +6,9 @@ import html5lib
 import pytest
 from django.test import override_settings
 
-from liveblog.blog import embeds, rendering
+from liveblog.blog import embeds, rendering, services
 from liveblog.blog.rendering import markdown_to_html, plain_text
+from tests.factories import MembershipFactory
 
 YT = "dQw4w9WgXcQ"
 NOCOOKIE = f"https://www.youtube-nocookie.com/embed/{YT}"
@@ -279,3 +280,24 @@ def test_an_entrys_text_is_the_provider_and_the_link_not_the_button():
     html = markdown_to_html(f"https://youtu.be/{YT}")
 
     assert plain_text(html) == f"YouTube https://youtu.be/{YT}"
+
+
+def test_where_no_script_runs_a_card_is_its_provider_and_link():
+    html = rendering.without_embed_controls(markdown_to_html(f"Watch\n\nhttps://youtu.be/{YT}"))
+    root = html5lib.parseFragment(html, namespaceHTMLElements=False)
+
+    assert root.findall(".//button") == [] and root.findall(".//small") == []
+    assert root.find(".//figcaption/a").get("href") == f"https://youtu.be/{YT}"
+    assert root.find("p").text == "Watch"
+
+
+@pytest.mark.django_db
+def test_the_atom_feed_carries_a_card_without_its_button(client):
+    member = MembershipFactory()
+    event = member.event
+    services.post_publish(event=event, author=member.user, body=f"https://youtu.be/{YT}")
+
+    feed = client.get(f"/events/{event.slug}/feed/").content.decode()
+
+    assert "youtu.be/" + YT in feed and "embed__source" in feed
+    assert "data-embed-load" not in feed and "IP address" not in feed
