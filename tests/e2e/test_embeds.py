@@ -61,7 +61,9 @@ class Recorded:
     def violations(self) -> list[str]:
         found = [self.page.evaluate("window.__violations")]
         found += [f.evaluate("window.__violations || []") for f in self.page.frames[1:]]
-        policy = [m for m in self.console if "Content Security Policy" in m]
+        policy = [
+            m for m in self.console if "Content Security Policy" in m or "Permissions-Policy" in m
+        ]
         return [v for vs in found for v in vs] + policy
 
 
