@@ -6,6 +6,10 @@ An image from another site is rendered as a link to it: readers' browsers fetch 
 hosts the newsroom does not control (no tracking pixel), and the Content-Security-Policy's
 `img-src` would refuse it anyway.
 
+A URL alone on its line becomes a card (liveblog/blog/embeds.py knows the providers) that
+loads nothing from another site until the reader clicks it; a blockquote ending with
+"— Speaker" is a quote with its speaker. See "Embeds and link cards" and "Quotes".
+
 A render costs a bounded amount of work (issue 14, reproduction 7): see "The work budget".
 """
 
@@ -169,7 +173,7 @@ _markdown.core.ruler.after("inline", "quote_attributions", _quote_attributions)
 # a click-to-load embed for the providers of liveblog/blog/embeds.py, else a link card.
 # A card is written from the registry's validated parts, every one escaped, and then goes
 # through nh3 like the rest: its allow-list names exactly the card's tags, attributes and
-# classes (CARD_ATTRIBUTES, ALLOWED_CLASSES), so no body gets more than a card has.
+# classes (ALLOWED_ATTRIBUTES, ALLOWED_CLASSES), so no body gets more than a card has.
 
 # Recognising a URL and writing its card: 110-270 Python calls (a split, a query parse, a
 # few patterns, format_html), where a step of prose is about 7 calls.
