@@ -27,7 +27,8 @@ BODIES = [
     "| Session | Room |\n|---|---|\n| Keynote | Main hall |\n| Panel | Room 2 |",
     "A list:\n\n- one\n- two\n\n`code` and ~~struck~~ text.",
     # Issue 10: a click-to-load embed, a PDF link card, a quote with its speaker.
-    "Watch:\n\nhttps://youtu.be/dQw4w9WgXcQ\n\nhttps://example.org/r.pdf\n\n> Wider.\n> — the chair",
+    "Watch:\n\nhttps://youtu.be/dQw4w9WgXcQ\n\nhttps://example.org/r.pdf\n\n"
+    "> Wider.\n> — the chair",
 ]
 
 

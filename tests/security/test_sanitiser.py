@@ -20,6 +20,7 @@ _PIECES = {
     "<img src=x onerror=alert(1)>", " onerror=", " href=", "[", "]", "(", ")", "![",
     "](", "]: ", "[1]: ", "[1]", "*", "**", "_", "~~", "|", "---", "> ", "- ", "1. ",
     "```", "    ", "https://example.org/", "mailto:", "//", "#", "?", "%0a", "%3C",
+    "https://youtu.be/dQw4w9WgXcQ", "https://x.com/a/status/1", ".pdf", "\n> — ", "\n> -- ",
 }  # fmt: skip
 FRAGMENTS = sorted({v.text for v in load_vectors()} | _PIECES)
 dangerous_text = st.lists(
