@@ -3,6 +3,7 @@ orientation tag, CMYK, 16-bit, animations, transparency, and the files that must
 (a truncated JPEG, a decompression bomb)."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -28,6 +29,12 @@ def photo(width: int = 2000, height: int = 1000, fmt: str = "JPEG", **options) -
     right = Image.new("RGB", (width - width // 2, height), (30, 30, 220))
     picture.paste(right, (width // 2, 0))
     return encode(picture, fmt, **options)
+
+
+def noise(width: int, height: int, quality: int = 95) -> bytes:
+    """A JPEG that does not compress: its size grows with its pixels (about 1 byte each)."""
+    picture = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    return encode(picture, "JPEG", quality=quality)
 
 
 def with_gps(width: int = 1200, height: int = 800) -> bytes:
