@@ -256,3 +256,47 @@ def test_widths_follow_the_setting(settings):
     settings.LIVEBLOG_IMAGE_WIDTHS = (100, 200)
     assert images.widths(150) == [100, 150]
     assert images.widths(5000) == [100, 200]
+
+
+# --- the rendered entry (templates/blog/_images.html) ---------------------------------------
+
+
+def test_the_entry_shows_its_images_with_srcset_sizes_and_captions(reporter, event):
+    from django.test import Client
+
+    photo = upload(reporter, event, pictures.photo(2000, 1000), caption="Day one", credit="AFP")
+    plain = upload(reporter, event, pictures.photo(600, 300), alt="", decorative=True)
+    services.post_publish(event=event, author=reporter, body="Photos", images=[photo.pk, plain.pk])
+    html = Client().get(f"/events/{event.slug}/").content.decode()
+    urls = [f"/media/{r['name']}" for r in photo.renditions]
+    srcset = ", ".join(f"{u} {r['width']}w" for u, r in zip(urls, photo.renditions, strict=True))
+    assert (
+        f'<figure class="entry__image"><img src="{urls[1]}" srcset="{srcset}" '
+        'sizes="(min-width: 60rem) 40rem, 100vw" width="2000" height="1000" '
+        'alt="The minister at the lectern" loading="lazy" decoding="async">'
+        '<figcaption><span class="entry__caption">Day one</span> '
+        '<span class="entry__credit">AFP</span></figcaption></figure>'
+    ) in html
+    assert srcset.count("w,") >= 2  # three widths or more
+    assert 'width="600" height="300" alt="" loading="lazy"' in html
+    assert html.index(urls[0]) < html.index(f"/media/{plain.renditions[0]['name']}")
+
+
+def test_a_page_may_load_its_first_images_eagerly(reporter, event):
+    from django.template.loader import render_to_string
+
+    photo = upload(reporter, event, pictures.photo(1000, 500))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
+    eager = render_to_string("blog/_post.html", {"post": post, "event": event, "eager_images": True})
+    lazy = render_to_string("blog/_post.html", {"post": post, "event": event})
+    assert "<img " in eager and 'loading="lazy"' not in eager
+    assert 'loading="lazy"' in lazy
+
+
+def test_image_text_is_escaped_in_the_entry(reporter, event):
+    from django.template.loader import render_to_string
+
+    photo = upload(reporter, event, pictures.photo(600, 300), alt='"><script>x</script>')
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
+    html = render_to_string("blog/_post.html", {"post": post, "event": event})
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
