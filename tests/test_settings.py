@@ -33,6 +33,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("DATABASE_CONN_MAX_AGE", "forever"),
         ("DATABASE_POOL_IDLE", "a few"),
         ("DATABASE_POOL_MAX_AGE", "-1"),
+        ("MEDIA_STORAGE", "ftp"),
+        ("LIVEBLOG_MAX_IMAGE_BYTES", "20MB"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -135,3 +137,18 @@ def test_metrics_are_open_only_in_development_unless_said_so():
     assert settings_print("s.METRICS_PUBLIC") == "True"  # DEBUG=1: make run
     assert settings_print("s.METRICS_PUBLIC", **PRODUCTION) == "False"
     assert settings_print("s.METRICS_PUBLIC", **PRODUCTION, METRICS_PUBLIC="1") == "True"
+
+
+def test_s3_media_without_a_bucket_names_the_variable():
+    env = {"DEBUG": "1", "MEDIA_STORAGE": "s3", "AWS_ACCESS_KEY_ID": "k"}
+    env["AWS_SECRET_ACCESS_KEY"] = "s"
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME must be set when MEDIA_STORAGE=s3" in result.stderr
+
+
+def test_s3_media_with_a_bad_endpoint_names_the_variable():
+    env = {"DEBUG": "1", "MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b"}
+    env |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    result = manage("check", AWS_S3_ENDPOINT_URL="localhost:9000", **env)
+    assert result.returncode != 0 and "AWS_S3_ENDPOINT_URL" in result.stderr
