@@ -96,7 +96,11 @@ def widths(full: int) -> list[int]:
 
 def _save(folder: str, picture: PILImage.Image, width: int, saved: list[str]) -> dict[str, Any]:
     height = max(1, round(picture.height * width / picture.width))
-    sized = picture if width == picture.width else picture.resize((width, height), PILImage.LANCZOS)
+    sized = (
+        picture
+        if width == picture.width
+        else picture.resize((width, height), PILImage.Resampling.LANCZOS)
+    )
     name = default_storage.save(f"{folder}/{width}.{EXTENSION}", ContentFile(_encode(sized)))
     saved.append(name)
     return {"width": width, "height": height, "name": name}

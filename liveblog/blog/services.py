@@ -30,6 +30,7 @@ from liveblog.blog.models import (
     Membership,
     Post,
     PostImage,
+    max_length,
     validate_timezone,
 )
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
@@ -573,9 +574,7 @@ def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
     found = {image.pk: image for image in Image.objects.filter(event=event, pk__in=wanted)}
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
-        raise ValidationError(
-            {"images": [f"Not an image of this event: {', '.join(missing)}."]}
-        )
+        raise ValidationError({"images": [f"Not an image of this event: {', '.join(missing)}."]})
     return [found[pk] for pk in wanted]
 
 
@@ -598,7 +597,7 @@ def _image_fields(*, alt: str, caption: str, credit: str, decorative: bool) -> d
             "Describe the image for people who cannot see it, or mark it as decorative."
         ]
     for name, text in fields.items():
-        limit = Image._meta.get_field(name).max_length or 0
+        limit = max_length(Image, name) or 0
         if len(text) > limit:
             errors[name] = [f"At most {limit:,} characters."]
     if errors:

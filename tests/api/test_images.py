@@ -72,7 +72,9 @@ def test_an_image_without_alt_is_a_400_naming_alt(event, reporter, api_for, medi
 
 
 def test_a_decorative_image_may_go_without_alt(event, reporter, api_for):
-    response = send(api_for(reporter), event.slug, pictures.photo(600, 300), alt="", decorative="true")
+    response = send(
+        api_for(reporter), event.slug, pictures.photo(600, 300), alt="", decorative="true"
+    )
     assert response.status_code == 201 and response.json()["alt"] == ""
 
 

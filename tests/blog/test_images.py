@@ -40,7 +40,9 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("kind", REFUSED)
-def test_a_bad_file_is_refused_naming_file_and_nothing_is_stored(kind, reporter, event, media_storage):
+def test_a_bad_file_is_refused_naming_file_and_nothing_is_stored(
+    kind, reporter, event, media_storage
+):
     data, words = REFUSED[kind]
     with pytest.raises(ValidationError) as refused:
         upload(reporter, event, data)
@@ -69,8 +71,9 @@ def test_an_image_over_the_pixel_limit_is_refused_with_its_size(
     settings.LIVEBLOG_MAX_IMAGE_PIXELS = 1_000_000
     with pytest.raises(ValidationError) as refused:
         upload(reporter, event, pictures.photo(2000, 1000))
-    assert "2000 x 1000 pixels, over the limit of 1 megapixels" in (
-        refused.value.message_dict["file"][0]
+    assert (
+        "2000 x 1000 pixels, over the limit of 1 megapixels"
+        in (refused.value.message_dict["file"][0])
     )
     assert stored_files(media_storage) == []
 
@@ -119,7 +122,10 @@ def test_the_exif_orientation_is_applied(reporter, event):
     full = opened(image.renditions[-1]["name"])
     assert full.size == (600, 1200)
     # The red left half of the landscape is the top once turned 90° clockwise.
-    top, bottom = full.convert("RGB").getpixel((300, 100)), full.convert("RGB").getpixel((300, 1100))
+    top, bottom = (
+        full.convert("RGB").getpixel((300, 100)),
+        full.convert("RGB").getpixel((300, 1100)),
+    )
     assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]
 
 
@@ -239,7 +245,11 @@ def test_upload_cleans_its_text_and_is_audited(reporter, event):
         caption="At the\x0bopening",
         credit="Photo: AFP",
     )
-    assert (image.alt, image.caption, image.credit) == ("The minister", "At the\nopening", "Photo: AFP")
+    assert (image.alt, image.caption, image.credit) == (
+        "The minister",
+        "At the\nopening",
+        "Photo: AFP",
+    )
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMAGE_UPLOADED)
     assert entry.actor == reporter and entry.event == event
     assert entry.detail == {"image": image.pk, "width": 600, "height": 300}
@@ -287,7 +297,9 @@ def test_a_page_may_load_its_first_images_eagerly(reporter, event):
 
     photo = upload(reporter, event, pictures.photo(1000, 500))
     post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
-    eager = render_to_string("blog/_post.html", {"post": post, "event": event, "eager_images": True})
+    eager = render_to_string(
+        "blog/_post.html", {"post": post, "event": event, "eager_images": True}
+    )
     lazy = render_to_string("blog/_post.html", {"post": post, "event": event})
     assert "<img " in eager and 'loading="lazy"' not in eager
     assert 'loading="lazy"' in lazy
