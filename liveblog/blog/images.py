@@ -34,11 +34,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
-from PIL import ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ImageCms, ImageFile, ImageOps, UnidentifiedImageError, features
 
 # The decoders an upload may use: formats people upload photos in. Anything else (PSD, TGA,
 # EPS, which calls Ghostscript, ...) is "not a picture" instead of more attack surface.
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF")
+# AVIF where this Pillow decodes it (its wheels do since 11.2).
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", *(("AVIF",) if features.check("avif") else ()))
 EXTENSION = "webp"
 CONTENT_TYPE = "image/webp"
 WEBP_QUALITY = 82
@@ -152,9 +153,8 @@ def _open(data: bytes) -> PILImage.Image:
         PILImage.open(io.BytesIO(data), formats=FORMATS).verify()
         picture = PILImage.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
-        raise ImageRefused(
-            "This file is not an image we accept (JPEG, PNG, GIF, WebP or AVIF)."
-        ) from None
+        accepted = ", ".join(FORMATS)
+        raise ImageRefused(f"This file is not an image we accept ({accepted}).") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
     return picture
