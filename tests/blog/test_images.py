@@ -312,3 +312,52 @@ def test_image_text_is_escaped_in_the_entry(reporter, event):
     post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
     html = render_to_string("blog/_post.html", {"post": post, "event": event})
     assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+# --- images on entries (post_publish, post_update) -------------------------------------------
+
+
+def test_changing_a_published_entrys_images_is_logged_audited_and_pushed(
+    reporter, event, sent, django_capture_on_commit_callbacks
+):
+    import json
+
+    from liveblog.blog.models import Change
+
+    first, second = (upload(reporter, event, pictures.photo(600, 300)) for _ in range(2))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[first.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = services.post_update(
+            actor=reporter, post=post, changes={"images": [second.pk, first.pk]}
+        )
+    change = Change.objects.filter(post=post).order_by("seq").last()
+    assert change.kind == Change.Kind.POST_UPDATED
+    assert [i["id"] for i in change.payload["post"]["images"]] == [second.pk, first.pk]
+    assert [json.loads(m["frame"])["type"] for m in sent] == ["post.updated"]
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.POST_UPDATED, post=post).get()
+    assert entry.detail == {"fields": ["images"]}
+    assert [i.pk for i in changed.ordered_images] == [second.pk, first.pk]
+    fresh = type(post).objects.get(pk=post.pk)
+    assert [i.pk for i in fresh.ordered_images] == [second.pk, first.pk]
+
+
+def test_the_same_images_again_change_nothing_readers_see(reporter, event, sent):
+    image = upload(reporter, event, pictures.photo(600, 300))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[image.pk])
+    services.post_update(actor=reporter, post=post, changes={"images": [image.pk]})
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.POST_UPDATED, post=post).get()
+    assert entry.detail == {"fields": []}
+
+
+def test_an_image_of_another_event_is_refused_and_nothing_is_written(reporter, event):
+    from liveblog.blog.models import Post
+    from tests.factories import EventFactory, MembershipFactory
+
+    other = EventFactory()
+    MembershipFactory(event=other, user=reporter)
+    foreign = upload(reporter, other, pictures.photo(600, 300))
+    with pytest.raises(ValidationError) as refused:
+        services.post_publish(event=event, author=reporter, body="x", images=[foreign.pk])
+    assert list(refused.value.message_dict) == ["images"]
+    assert str(foreign.pk) in refused.value.message_dict["images"][0]
+    assert not Post.objects.exists()
