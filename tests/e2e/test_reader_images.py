@@ -16,7 +16,10 @@ from tests.servers import asgi_servers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-LOADED = "[...document.querySelectorAll('.entry__image img')].every(i => i.complete && i.naturalWidth > 0)"
+LOADED = (
+    "[...document.querySelectorAll('.entry__image img')]"
+    ".every(i => i.complete && i.naturalWidth > 0)"
+)
 
 
 def test_photos_show_from_srcset_and_arrive_live(browser, screenshot, media_storage):
