@@ -23,6 +23,7 @@ Deliberate choices:
 """
 
 import io
+import struct
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -125,9 +126,10 @@ def decode(file: IO[bytes]) -> PILImage.Image:
         _check_pixels(picture)
         try:
             picture.load()
-        except (OSError, SyntaxError, ValueError) as exc:
+            # Broken EXIF is damage too (Pillow raises from its parser, with several types).
+            picture = ImageOps.exif_transpose(picture)
+        except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error) as exc:
             raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
-        picture = ImageOps.exif_transpose(picture)
     return _clean(picture)
 
 
