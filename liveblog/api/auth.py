@@ -51,15 +51,16 @@ def uploader(request: HttpRequest) -> Any:
     """`writer` for image uploads, whose body has a limit of its own (errors.upload_limit,
     not DATA_UPLOAD_MAX_MEMORY_SIZE, which Django applies to a form's other fields only): a
     declared length over it is refused before the body is read. ninja runs auth before it
-    parses the form, so this is the first place an operation can look."""
-    user = writer(request)
+    parses the form, so this is the first place an operation can look. As Django's own body
+    limit, it answers before authentication."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if user is not None and declared > upload_limit():
+    # Before `writer`: a session's CSRF check reads the form, and with it the whole body.
+    if declared > upload_limit():
         raise upload_too_large()
-    return user
+    return writer(request)
 
 
 def current_user(request: HttpRequest) -> User:

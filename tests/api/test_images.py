@@ -197,3 +197,24 @@ def test_the_same_image_twice_is_refused(event, reporter, api_for, uploaded):
 def test_images_must_be_a_list_of_ids(event, reporter, api_for):
     response = api_for(reporter).post(url(event.slug, "posts"), {"body": "x", "images": ["a"]})
     assert response.status_code == 400 and list(response.json()["fields"]) == ["images"]
+
+
+def test_the_editor_uploads_with_its_session_and_csrf_token(event, reporter):
+    from django.conf import settings
+    from django.middleware.csrf import _get_new_csrf_string
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reporter)
+    form = {"file": SimpleUploadedFile("p.jpg", pictures.photo(600, 300)), "alt": "A photo"}
+    assert client.post(url(event.slug, "images"), form).status_code == 403  # no token
+    secret = _get_new_csrf_string()
+    client.cookies[settings.CSRF_COOKIE_NAME] = secret
+    form["file"].seek(0)
+    response = client.post(url(event.slug, "images"), form, headers={"X-CSRFToken": secret})
+    assert response.status_code == 201
+
+
+def test_an_oversized_upload_is_refused_before_anything_else(event, anonymous, settings):
+    settings.LIVEBLOG_MAX_IMAGE_BYTES = 10_000
+    response = send(anonymous, event.slug, pictures.noise(400, 300))
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
