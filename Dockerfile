@@ -11,7 +11,8 @@ RUN pip install .
 COPY . .
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 10001 liveblog
+RUN useradd --system --uid 10001 liveblog \
+    && mkdir -p /srv/media && chown liveblog /srv/media  # a new volume takes this owner
 USER liveblog
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \

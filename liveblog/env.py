@@ -47,6 +47,32 @@ def envint(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise _bad(name, raw, "one of " + ", ".join(choices))
+    return raw
+
+
+def envrequired(name: str, why: str) -> str:
+    """A variable with no default: unset or empty fails start-up, saying what needs it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raise ImproperlyConfigured(f"{name} must be set {why}.")
+    return raw
+
+
+def envurl(name: str, default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.startswith(("http://", "https://")):
+        raise _bad(name, raw, "an http:// or https:// URL")
+    return raw
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -13,12 +13,15 @@ from django.core.exceptions import ImproperlyConfigured
 from liveblog.blog import embeds
 from liveblog.env import (
     envbool,
+    envchoice,
     envdatabase,
     envint,
     envlist,
     envredis,
     envredislist,
+    envrequired,
     envstr,
+    envurl,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -193,8 +196,35 @@ STATIC_URL = "/static/"
 # collectstatic's output (the Dockerfile's default); tests/deploy collects into a temp dir.
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded photos (liveblog/blog/images.py) go through Django's storage API: files under
+# MEDIA_ROOT, or an S3 bucket (django-storages) with MEDIA_STORAGE=s3. Either way the app
+# serves them itself at /media/<name> (liveblog/http/media.py); nginx serves the files first.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_STORAGE = envchoice("MEDIA_STORAGE", "filesystem", ("filesystem", "s3"))
+_MEDIA: dict[str, object]
+if MEDIA_STORAGE == "s3":
+    _needed = "when MEDIA_STORAGE=s3"
+    _MEDIA = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": envrequired("AWS_STORAGE_BUCKET_NAME", _needed),
+            "endpoint_url": envurl("AWS_S3_ENDPOINT_URL", "") or None,
+            "access_key": envrequired("AWS_ACCESS_KEY_ID", _needed),
+            "secret_key": envrequired("AWS_SECRET_ACCESS_KEY", _needed),
+            "region_name": envstr("AWS_S3_REGION_NAME", "") or None,
+            # Names are unique (a uuid each): never overwrite, never sign (the app serves).
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    _MEDIA = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -208,6 +238,14 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 LIVEBLOG_MAX_BODY_CHARS = 50_000
 LIVEBLOG_MAX_HEADLINE_CHARS = 300
+# Photos (liveblog/blog/images.py): what an upload may be, and the widths stored of it.
+LIVEBLOG_MAX_IMAGE_BYTES = envint("LIVEBLOG_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1)
+LIVEBLOG_MAX_IMAGE_PIXELS = envint("LIVEBLOG_MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+LIVEBLOG_IMAGE_WIDTHS = (480, 960, 1600, 2400)  # the last is the widest stored
+LIVEBLOG_MAX_ALT_CHARS = 500
+LIVEBLOG_MAX_CAPTION_CHARS = 1000
+LIVEBLOG_MAX_CREDIT_CHARS = 200
+LIVEBLOG_MAX_IMAGES_PER_POST = 20
 LIVEBLOG_PAGE_SIZE = 50
 LIVEBLOG_CATCHUP_LIMIT = 500
 # The recent history of every event's live frames (liveblog/live/history.py): in Redis when

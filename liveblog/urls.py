@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from liveblog import ops
+from liveblog.http.media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("csp-report", ops.csp_report, name="csp-report"),
     path("editor/", include("liveblog.editor.urls")),
     path("api/", include("liveblog.api.urls")),
+    path("media/<path:name>", media, name="media"),
     path("", include("liveblog.reader.urls")),
 ]
 

@@ -141,3 +141,19 @@ def _api_responses_match_the_document(monkeypatch):
     openapi.document()  # fetched here, outside any event loop, once a session
     monkeypatch.setattr(Client, "request", openapi.checking_request)
     monkeypatch.setattr(AsyncClient, "request", openapi.checking_async_request)
+
+
+@pytest.fixture(autouse=True)
+def media_storage(settings, tmp_path):
+    """Uploads of each test go to a folder of its own (never the project's media/); the
+    storage is made anew from STORAGES when the setting changes (Django's test signal)."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": "/media/"},
+        },
+    }
+    return root

@@ -34,6 +34,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("DATABASE_POOL_IDLE", "a few"),
         ("DATABASE_POOL_MAX_AGE", "-1"),
         ("LIVEBLOG_EMBED_MASTODON_INSTANCES", "mastodon.social,https://evil.example/*"),
+        ("MEDIA_STORAGE", "ftp"),
+        ("LIVEBLOG_MAX_IMAGE_BYTES", "20MB"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -145,3 +147,18 @@ def test_the_mastodon_instances_named_are_the_policys_only_mastodon_frames():
     )
     assert shown.split()[-1] == "https://journa.host"
     assert "https://mastodon.social" not in shown.split()
+
+
+def test_s3_media_without_a_bucket_names_the_variable():
+    env = {"DEBUG": "1", "MEDIA_STORAGE": "s3", "AWS_ACCESS_KEY_ID": "k"}
+    env["AWS_SECRET_ACCESS_KEY"] = "s"
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME must be set when MEDIA_STORAGE=s3" in result.stderr
+
+
+def test_s3_media_with_a_bad_endpoint_names_the_variable():
+    env = {"DEBUG": "1", "MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b"}
+    env |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    result = manage("check", AWS_S3_ENDPOINT_URL="localhost:9000", **env)
+    assert result.returncode != 0 and "AWS_S3_ENDPOINT_URL" in result.stderr

@@ -34,6 +34,14 @@ ERROR_DESCRIPTIONS = {
     429: "Too many writes; see Retry-After.",
     500: "Something went wrong on our side.",
 }
+# Where an operation's reason differs from the common one: uploads have a limit of their own.
+OPERATION_ERRORS = {
+    "uploadImage": {
+        400: "Bad input, naming the field: `file` is not a picture we accept, is damaged or "
+        "truncated, a decompression bomb, or over the limits; `alt` is missing.",
+        413: "The upload is over its own limit (LIVEBLOG_MAX_IMAGE_BYTES and the form around it).",
+    }
+}
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
     405: {"Allow": {"schema": {"type": "string"}, "required": True}},
@@ -109,7 +117,8 @@ def _complete(operation: dict[str, Any]) -> None:
     for code, response in operation["responses"].items():
         status = int(code)
         if status in ERROR_DESCRIPTIONS:
-            response["description"] = ERROR_DESCRIPTIONS[status]
+            own = OPERATION_ERRORS.get(operation["operationId"], {})
+            response["description"] = own.get(status, ERROR_DESCRIPTIONS[status])
         if status in ERROR_HEADERS:
             response["headers"] = ERROR_HEADERS[status]
         if status in (200, 201) and operation["operationId"] in LOCATED:

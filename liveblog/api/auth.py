@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from liveblog.api.errors import ApiError, not_authenticated
+from liveblog.api.errors import ApiError, not_authenticated, upload_limit, upload_too_large
 from liveblog.blog import services
 from liveblog.blog.models import ApiToken
 from liveblog.blog.permissions import User
@@ -45,6 +45,22 @@ def writer(request: HttpRequest) -> Any:
         return None
     ratelimit.check_user(request)
     return request.user
+
+
+def uploader(request: HttpRequest) -> Any:
+    """`writer` for image uploads, whose body has a limit of its own (errors.upload_limit,
+    not DATA_UPLOAD_MAX_MEMORY_SIZE, which Django applies to a form's other fields only): a
+    declared length over it is refused before the body is read. ninja runs auth before it
+    parses the form, so this is the first place an operation can look. As Django's own body
+    limit, it answers before authentication."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # Before `writer`: a session's CSRF check reads the form, and with it the whole body.
+    if declared > upload_limit():
+        raise upload_too_large()
+    return writer(request)
 
 
 def current_user(request: HttpRequest) -> User:

@@ -72,6 +72,20 @@ def too_large() -> ApiError:
     return ApiError(413, "too_large", f"The request body is larger than {body_limit()}.")
 
 
+# Room for the form's other fields and the multipart boundaries around an image upload.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def upload_limit() -> int:
+    """The largest image upload request (the file at settings.LIVEBLOG_MAX_IMAGE_BYTES)."""
+    return settings.LIVEBLOG_MAX_IMAGE_BYTES + UPLOAD_OVERHEAD
+
+
+def upload_too_large() -> ApiError:
+    limit = settings.LIVEBLOG_MAX_IMAGE_BYTES / 2**20
+    return ApiError(413, "too_large", f"An image upload may be at most {limit:g} MiB.")
+
+
 def malformed_json() -> ApiError:
     return ApiError(400, "malformed_json", "The body is not valid JSON.")
 

@@ -34,7 +34,15 @@ from pydantic.json_schema import JsonDict
 
 from liveblog.api.pagination import MAX_LIMIT
 from liveblog.blog import services
-from liveblog.blog.models import MAX_BIGINT, Change, Event, Membership, Post, max_length
+from liveblog.blog.models import (
+    MAX_BIGINT,
+    Change,
+    Event,
+    Image,
+    Membership,
+    Post,
+    max_length,
+)
 from liveblog.blog.selectors import BadCursor, Cursor
 
 # A time must stay representable (Python and PostgreSQL) after shifting to any time zone.
@@ -218,6 +226,30 @@ class PostCreate(Input):
     is_key_event: StrictBool = _optional()
     is_pinned: StrictBool = _optional()
     status: PostStatus = _optional()
+    images: Annotated[
+        list[Annotated[int, Ge(1), Le(MAX_BIGINT)]],
+        Field(
+            max_length=settings.LIVEBLOG_MAX_IMAGES_PER_POST,
+            description="ids of this event's images, in the order shown",
+        ),
+    ] = _optional()
+
+
+class ImageUpload(Input):
+    """The form fields beside `file` (multipart: every value arrives as text)."""
+
+    alt: Annotated[
+        Text,
+        Field(
+            max_length=max_length(Image, "alt"),
+            description="what the photo shows, for people who cannot see it",
+        ),
+    ] = ""
+    caption: Annotated[Text, Field(max_length=max_length(Image, "caption"))] = ""
+    credit: Annotated[Text, Field(max_length=max_length(Image, "credit"))] = ""
+    decorative: Annotated[
+        bool, Field(description="true: the photo adds nothing to the text (alt may be empty)")
+    ] = False
 
 
 def _patch_of(name: str, create: type[Input], fields: tuple[str, ...]) -> type[Patch]:
@@ -264,6 +296,22 @@ class Author(Output):
     display_name: str
 
 
+class Rendition(Output):
+    width: int = Field(ge=1)
+    url: str = Field(description="this application's own address of the file")
+
+
+class ImageOut(Output):
+    id: int
+    url: str = Field(description="the widest rendition")
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    alt: str = Field(description="empty for a decorative image")
+    caption: str
+    credit: str
+    renditions: list[Rendition] = Field(description="narrowest first")
+
+
 class PostOut(Output):
     id: int
     event: str = Field(description="the event's slug")
@@ -276,6 +324,7 @@ class PostOut(Output):
     is_key_event: bool
     is_pinned: bool
     status: PostStatus
+    images: list[ImageOut]
     url: str = Field(description="the public page")
 
 

@@ -13,11 +13,19 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from ninja import Header
+from ninja import File, Form, Header
+from ninja.files import UploadedFile
 
 from liveblog.api import pagination, schemas
 from liveblog.api.app import LiveblogAPI
-from liveblog.api.auth import READ_SECURITY, WRITE_SECURITY, current_user, reader, writer
+from liveblog.api.auth import (
+    READ_SECURITY,
+    WRITE_SECURITY,
+    current_user,
+    reader,
+    uploader,
+    writer,
+)
 from liveblog.api.errors import invalid
 from liveblog.api.schemas import (
     Changes,
@@ -27,6 +35,8 @@ from liveblog.api.schemas import (
     EventList,
     EventOut,
     IdempotencyKey,
+    ImageOut,
+    ImageUpload,
     Limit,
     Member,
     MemberCreate,
@@ -37,7 +47,7 @@ from liveblog.api.schemas import (
 )
 from liveblog.blog import permissions, selectors, services
 from liveblog.blog.models import MAX_BIGINT, Event, Post
-from liveblog.blog.payloads import event_payload, post_payload
+from liveblog.blog.payloads import event_payload, image_payload, post_payload
 from liveblog.http import caching
 from liveblog.http.caching import conditional_event_list, conditional_event_resource
 
@@ -289,6 +299,43 @@ def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     found = _post(_event(request, slug), post_id, request)
     services.post_delete(actor=current_user(request), post=found)
     return HttpResponse(status=204)
+
+
+# --- images -----------------------------------------------------------------------------
+
+
+@api.post(
+    EVENT + "images/",
+    url_name="images",
+    operation_id="uploadImage",
+    summary=(
+        "Upload a photo (members): JPEG, PNG, GIF, WebP or AVIF, at most "
+        f"{settings.LIVEBLOG_MAX_IMAGE_BYTES / 2**20:g} MiB and "
+        f"{settings.LIVEBLOG_MAX_IMAGE_PIXELS / 1e6:g} megapixels"
+    ),
+    description=(
+        "Multipart form. The photo is verified and re-encoded (metadata such as EXIF and GPS "
+        "removed) and stored in several widths. `alt` is required unless `decorative` is true. "
+        "A file that is not a picture, is damaged or truncated, is a decompression bomb or is "
+        "over the limits is a 400 naming `file`; a request over the image limit is a 413 "
+        "(this operation's own limit, not the 1 MiB of JSON bodies). Nothing is stored on a "
+        "refusal."
+    ),
+    response=_answers({201: ImageOut}, *WRITE_ERRORS),
+    auth=uploader,
+    openapi_extra={"security": WRITE_SECURITY},
+)
+def image_upload(
+    request: HttpRequest,
+    slug: str,
+    file: File[UploadedFile],
+    data: Form[ImageUpload],
+) -> HttpResponse:
+    found = _event(request, slug)
+    image = services.image_upload(
+        actor=current_user(request), event=found, file=file, **data.model_dump()
+    )
+    return JsonResponse(image_payload(image), status=201)
 
 
 # --- the change log ---------------------------------------------------------------------

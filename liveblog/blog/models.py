@@ -112,6 +112,50 @@ class Membership(models.Model):
         return f"{self.user} ({self.role}) in {self.event}"
 
 
+class Image(models.Model):
+    """An uploaded photo, verified and re-encoded by blog.images (metadata stripped), stored
+    through Django's storage API in several widths. `renditions` lists what is stored,
+    narrowest first: [{"width", "height", "name"}]; the last one is the full image, whose size
+    `width` and `height` give."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="images")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="images"
+    )
+    alt = models.CharField(max_length=settings.LIVEBLOG_MAX_ALT_CHARS, blank=True)
+    # A decorative image says nothing the text does not: alt="" on purpose (WCAG H67).
+    decorative = models.BooleanField(default=False)
+    caption = models.CharField(max_length=settings.LIVEBLOG_MAX_CAPTION_CHARS, blank=True)
+    credit = models.CharField(max_length=settings.LIVEBLOG_MAX_CREDIT_CHARS, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    renditions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.alt or f"image {self.pk}"
+
+
+class PostImage(models.Model):
+    """An image's place in an entry: entries show their images by `position`."""
+
+    post = models.ForeignKey("Post", on_delete=models.CASCADE, related_name="placements")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="placements")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "image"], name="postimage_unique_image")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}#{self.position}: {self.image_id}"
+
+
 class PostQuerySet(models.QuerySet["Post"]):
     def live(self) -> "PostQuerySet":
         """Not removed. Removed posts stay in the table for the audit trail."""
@@ -143,6 +187,7 @@ class Post(models.Model):
     is_key_event = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    images = models.ManyToManyField(Image, through=PostImage, related_name="posts", blank=True)
     # NULL, not "", when absent: the unique constraint below must ignore posts without a key.
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, editable=False
@@ -190,6 +235,18 @@ class Post(models.Model):
     @property
     def is_public(self) -> bool:
         return self.status == self.Status.PUBLISHED and self.deleted_at is None
+
+    @property
+    def ordered_images(self) -> list[Image]:
+        """The entry's images in order: those selectors.with_images prefetched (no query),
+        else read now."""
+        prefetched = getattr(self, "_prefetched_ordered_images", None)
+        if prefetched is not None:
+            return [placement.image for placement in prefetched]
+        if self.pk is None:
+            return []
+        placements = self.placements.select_related("image").order_by("position")
+        return [placement.image for placement in placements]
 
 
 class Change(models.Model):
@@ -291,6 +348,7 @@ class AuditEntry(models.Model):
         POST_PUBLISHED = "post.published", "Draft published"
         POST_UNPUBLISHED = "post.unpublished", "Entry moved to drafts"
         POST_DELETED = "post.deleted", "Entry deleted"
+        IMAGE_UPLOADED = "image.uploaded", "Image uploaded"
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.ForeignKey(

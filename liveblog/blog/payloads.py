@@ -8,8 +8,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
+from django.urls import reverse
 
-from liveblog.blog.models import Event, Post
+from liveblog.blog.models import Event, Image, Post
 from liveblog.blog.text import clean_text
 
 
@@ -40,6 +41,30 @@ def event_payload(event: Event) -> dict[str, Any]:
     }
 
 
+def media_url(name: str) -> str:
+    """This application's own address of a stored file (liveblog/http/media.py serves it in
+    every configuration), relative like the event's `url`: never the storage's URL, which
+    may be a private bucket."""
+    return reverse("media", kwargs={"name": name})
+
+
+def image_payload(image: Image) -> dict[str, Any]:
+    renditions = [
+        {"width": rendition["width"], "url": media_url(rendition["name"])}
+        for rendition in image.renditions
+    ]
+    return {
+        "id": image.pk,
+        "url": renditions[-1]["url"],
+        "width": image.width,
+        "height": image.height,
+        "alt": "" if image.decorative else image.alt,
+        "caption": image.caption,
+        "credit": image.credit,
+        "renditions": renditions,
+    }
+
+
 def post_payload(post: Post) -> dict[str, Any]:
     return {
         "id": post.pk,
@@ -53,6 +78,7 @@ def post_payload(post: Post) -> dict[str, Any]:
         "is_key_event": post.is_key_event,
         "is_pinned": post.is_pinned,
         "status": post.status,
+        "images": [image_payload(image) for image in post.ordered_images],
         "url": post.get_absolute_url(),
     }
 

@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from liveblog.blog import permissions
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
+from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, PostImage
 from liveblog.blog.permissions import User
 
 
@@ -91,8 +91,16 @@ def events_for_editor(user: User) -> list[Event]:
     return list(Event.objects.filter(pk__in=ids).order_by("-created_at"))
 
 
+def with_images(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """Posts with their images in order (Post.ordered_images): one query for a whole list."""
+    placements = PostImage.objects.select_related("image").order_by("position")
+    return posts.prefetch_related(
+        Prefetch("placements", queryset=placements, to_attr="_prefetched_ordered_images")
+    )
+
+
 def _stream(event: Event) -> Any:
-    return Post.objects.public().filter(event=event).select_related("author")
+    return with_images(Post.objects.public().filter(event=event).select_related("author"))
 
 
 def stream_page(
@@ -154,7 +162,8 @@ def public_post(event: Event, post_id: int) -> Post | None:
 
 
 def post_for_user(event: Event, post_id: int, user: User) -> Post | None:
-    post = Post.objects.live().filter(event=event, pk=post_id).select_related("author").first()
+    posts = with_images(Post.objects.live().filter(event=event, pk=post_id))
+    post = posts.select_related("author").first()
     if post is None:
         return None
     post.event = event
@@ -185,7 +194,7 @@ def drafts_for_editor(event: Event, user: User) -> list[Post]:
     posts = Post.objects.live().filter(event=event, status=Post.Status.DRAFT)
     if not permissions.can_moderate(user, event):
         posts = posts.filter(author_id=user.pk)
-    rows = list(posts.select_related("author").order_by("-published_at", "-id")[:200])
+    rows = list(with_images(posts.select_related("author")).order_by("-published_at", "-id")[:200])
     for post in rows:
         post.event = event
     return rows

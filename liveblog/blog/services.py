@@ -8,9 +8,9 @@ Each write is also recorded in the audit log (audit.record: who, what, from whic
 in the same transaction, so a write that rolls back leaves no entry.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User as UserModel
@@ -20,14 +20,17 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import audit, permissions
+from liveblog.blog import audit, images, permissions
 from liveblog.blog.models import (
     ApiToken,
     AuditEntry,
     Change,
     Event,
+    Image,
     Membership,
     Post,
+    PostImage,
+    max_length,
     validate_timezone,
 )
 from liveblog.blog.payloads import event_fragment, event_payload, post_fragment, post_payload
@@ -413,14 +416,17 @@ def post_publish(
     is_pinned: bool = False,
     status: str = Post.Status.PUBLISHED,
     idempotency_key: str | None = None,
+    images: Sequence[int] = (),
 ) -> tuple[Post, bool]:
     """Create an entry. Returns (post, created); with an `idempotency_key` already used on
-    this event, returns the first post and creates nothing."""
+    this event, returns the first post and creates nothing. `images`: ids of the event's
+    images, shown in that order."""
     if not permissions.can_publish(author, event):
         raise PermissionDenied("You are not a member of this event.")
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
     body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
+    chosen = _images_of(event, images)
     post = Post(
         event=event,
         author=_person(author),
@@ -444,6 +450,7 @@ def post_publish(
                 event=event, idempotency_key=idempotency_key
             )
             return existing, False
+    _place_images(post, chosen)
     audit.record(
         action=Action.POST_CREATED,
         actor=author,
@@ -458,7 +465,15 @@ def post_publish(
     return post, True
 
 
-POST_FIELDS = ("headline", "body", "published_at", "is_key_event", "is_pinned", "status")
+POST_FIELDS = (
+    "headline",
+    "body",
+    "published_at",
+    "is_key_event",
+    "is_pinned",
+    "status",
+    "images",
+)
 
 
 @transaction.atomic
@@ -482,7 +497,10 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     ):
         _check_moderation(actor, post.event, is_pinned=True, is_key_event=False)
     was_public = post.is_public
-    before = {name: getattr(post, name) for name in POST_FIELDS}
+    before = {name: getattr(post, name) for name in POST_FIELDS if name != "images"}
+    before["images"] = [image.pk for image in post.ordered_images]
+    changes = dict(changes)
+    chosen = _images_of(post.event, changes.pop("images")) if "images" in changes else None
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
@@ -493,6 +511,9 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     )
     post.body_html = markdown_to_html(post.body)
     post.save()
+    if chosen is not None and [image.pk for image in chosen] != before["images"]:
+        post.placements.all().delete()
+        _place_images(post, chosen)
     _audit_update(actor=actor, post=post, before=before)
     if post.is_public and post.is_pinned:
         _unpin_others(actor=actor, post=post)
@@ -506,7 +527,9 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
 
 
 def _audit_update(*, actor: User, post: Post, before: Mapping[str, Any]) -> None:
-    changed = [name for name, value in before.items() if getattr(post, name) != value]
+    now = {name: getattr(post, name) for name in before if name != "images"}
+    now["images"] = [image.pk for image in post.ordered_images]
+    changed = [name for name, value in before.items() if now[name] != value]
     action = Action.POST_UPDATED
     if before["status"] != post.status:
         published = post.status == Post.Status.PUBLISHED
@@ -537,6 +560,92 @@ def post_delete(*, actor: User, post: Post) -> None:
     )
     if was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
+
+
+# --- images -----------------------------------------------------------------------------
+
+
+def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
+    """The event's images with these ids, in this order; a validation error on `images`
+    naming any that is not one of them (or is given twice)."""
+    wanted = list(ids)
+    if len(set(wanted)) != len(wanted):
+        raise ValidationError({"images": ["An image can appear only once in an entry."]})
+    found = {image.pk: image for image in Image.objects.filter(event=event, pk__in=wanted)}
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationError({"images": [f"Not an image of this event: {', '.join(missing)}."]})
+    return [found[pk] for pk in wanted]
+
+
+def _place_images(post: Post, chosen: list[Image]) -> None:
+    PostImage.objects.bulk_create(
+        PostImage(post=post, image=image, position=n) for n, image in enumerate(chosen)
+    )
+    # What the payload and the fragment read from now on (no stale prefetch, no query).
+    post._prefetched_ordered_images = [  # type: ignore[attr-defined]
+        PostImage(post=post, image=image, position=n) for n, image in enumerate(chosen)
+    ]
+
+
+def _image_fields(*, alt: str, caption: str, credit: str, decorative: bool) -> dict[str, str]:
+    fields = {"alt": clean_text(alt).strip(), "caption": clean_text(caption).strip()}
+    fields["credit"] = clean_text(credit).strip()
+    errors: dict[str, list[str]] = {}
+    if not fields["alt"] and not decorative:
+        errors["alt"] = [
+            "Describe the image for people who cannot see it, or mark it as decorative."
+        ]
+    for name, text in fields.items():
+        limit = max_length(Image, name) or 0
+        if len(text) > limit:
+            errors[name] = [f"At most {limit:,} characters."]
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def image_upload(
+    *,
+    actor: User,
+    event: Event,
+    file: IO[bytes],
+    alt: str = "",
+    caption: str = "",
+    credit: str = "",
+    decorative: bool = False,
+) -> Image:
+    """Verify, re-encode and store an uploaded photo (blog.images) for `event`. Refused
+    (ValidationError on `file`, `alt`, ...) with nothing stored; the files are written before
+    the row, and deleted again if the row cannot be."""
+    if not permissions.can_publish(actor, event):
+        raise PermissionDenied("You are not a member of this event.")
+    fields = _image_fields(alt=alt, caption=caption, credit=credit, decorative=decorative)
+    try:
+        stored = images.store(event_id=event.pk, file=file)
+    except images.ImageRefused as exc:
+        raise ValidationError({exc.field: [exc.message]}) from None
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                event=event,
+                uploaded_by=_person(actor),
+                decorative=decorative,
+                width=stored.width,
+                height=stored.height,
+                renditions=stored.renditions,
+                **fields,
+            )
+            audit.record(
+                action=Action.IMAGE_UPLOADED,
+                actor=actor,
+                event=event,
+                detail={"image": image.pk, "width": image.width, "height": image.height},
+            )
+    except BaseException:
+        images.delete([rendition["name"] for rendition in stored.renditions])
+        raise
+    return image
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -647,6 +756,7 @@ __all__ = [
     "event_create",
     "event_slug_validate",
     "event_update",
+    "image_upload",
     "membership_add",
     "membership_remove",
     "post_delete",

@@ -167,6 +167,11 @@ class Nginx:
     def upstream_log(self) -> Path:
         return self.folder / "upstream.log"
 
+    @property
+    def media_root(self) -> Path:
+        """The media volume: the web processes write to it, nginx reads it."""
+        return self.folder / "srv" / "media"
+
     def config(self, *, web: list[Server], live: list[Server]) -> str:
         def servers(pool: list[Server]) -> str:
             return "\n".join(rf"\1server 127.0.0.1:{s.port}\2;" for s in pool)
@@ -178,6 +183,7 @@ class Nginx:
             (r"\blisten 80\b", f"listen 127.0.0.1:{self.port}"),
             (r"/var/log/nginx/access\.log", str(self.folder / "access.log")),
             (r"/var/cache/nginx/pages", str(self.folder / "cache" / "pages")),
+            (r"root /srv;", f"root {self.media_root.parent};"),
             # Additions, not changes: Debian's nginx keeps its temporary files in /var/lib/nginx;
             # and a log of which upstream answered each request, for the tests to read.
             (r"^http \{$", "http {\n    # tests/deploy: temporary files and an upstream log\n"
@@ -279,7 +285,10 @@ def topology(deploy_tools, django_db_setup, static_root) -> Iterator[Topology]:
                 "FORWARDED_ALLOW_IPS": "127.0.0.1",  # nginx's address as the upstreams see it
                 "LIVEBLOG_RATE_LIMITS": "on",
                 "STATIC_ROOT": str(static_root),
+                "MEDIA_ROOT": str(nginx.media_root),
             }
+            nginx.media_root.mkdir(parents=True)
+            nginx.media_root.parent.chmod(0o755)
             logs = folder / "asgi"
             logs.mkdir()
             servers = stack.enter_context(

@@ -48,7 +48,7 @@ def test_the_environment_names_what_the_deploy_tests_set():
     assert set(web_env) == {
         "DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_POOLED", "REDIS_URL",
         "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "METRICS_TOKEN",
-        "FORWARDED_ALLOW_IPS",
+        "FORWARDED_ALLOW_IPS", "MEDIA_ROOT",
     }  # fmt: skip
     assert web_env["DEBUG"] == "0" and web_env["DATABASE_POOLED"] == "1"
     assert (
@@ -62,6 +62,7 @@ def test_the_proxies_mount_the_tested_config_files():
         target: ROOT / source.removeprefix("./")
         for service in ("nginx", "pgbouncer")
         for source, target, *_ in (v.split(":") for v in SERVICES[service]["volumes"])
+        if source.startswith("./")
     }
     assert mounts["/etc/nginx/nginx.conf"] == NGINX_CONF
     assert mounts["/etc/pgbouncer/pgbouncer.ini"] == PGBOUNCER_INI
@@ -95,3 +96,13 @@ def test_the_processes_believe_only_nginx_forwarded_for():
     nginx_address = SERVICES["nginx"]["networks"]["default"]["ipv4_address"]
     trusted = SERVICES["web"]["environment"]["FORWARDED_ALLOW_IPS"]
     assert trusted == f"${{FORWARDED_ALLOW_IPS:-{nginx_address}}}"
+
+
+def test_every_web_replica_and_nginx_share_the_media_volume():
+    media_root = SERVICES["web"]["environment"]["MEDIA_ROOT"]
+    assert "media" in COMPOSE["volumes"]
+    for name in ("web", "live"):
+        assert f"media:{media_root}" in SERVICES[name]["volumes"]
+    assert f"media:{media_root}:ro" in SERVICES["nginx"]["volumes"]
+    # nginx serves /media/ from the same place (root + the URI's /media/).
+    assert "root /srv;" in NGINX_CONF.read_text() and media_root == "/srv/media"

@@ -303,3 +303,43 @@ def test_a_client_cannot_escape_the_address_limit_with_x_forwarded_for(topology)
     assert through_nginx is not None, "through nginx, spoofed addresses escaped the limit"
     straight = _writes_until_limited(topology.web[0].port, _loopback_client(), spoof=True)
     assert straight is not None, "a process believed a client that is not the proxy"
+
+
+def test_an_uploaded_photo_is_served_by_nginx_from_the_media_volume(topology, newsroom):
+    """Issue 10: the upload goes through nginx (over the 1 MiB body limit of the rest), the
+    web process writes the renditions to the shared volume, and nginx serves them itself
+    with a year's cache; a name not on the volume goes to the application."""
+    import urllib3
+
+    from tests import pictures
+
+    nginx = topology.nginx
+    body, content_type = urllib3.encode_multipart_formdata(
+        {"file": ("photo.jpg", pictures.noise(1100, 1000), "image/jpeg"), "alt": "A photo"}
+    )
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    request = urllib.request.Request(
+        f"{nginx.url}/api/v1/events/{newsroom.event.slug}/images/",
+        data=body,
+        headers={"Authorization": f"Bearer {newsroom.token}", "Content-Type": content_type},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        image = json.loads(response.read())
+    assert len(image["renditions"]) >= 3
+    for rendition in image["renditions"]:
+        status, headers, served = get(nginx.url + rendition["url"])
+        assert status == 200
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert headers["Content-Type"] == "image/webp"
+        on_volume = nginx.media_root / rendition["url"].removeprefix("/media/")
+        assert served == on_volume.read_bytes()
+    from_volume = [r for r in nginx.routed() if r[1] == image["renditions"][0]["url"]]
+    assert from_volume and from_volume[-1][3] == [], "nginx served it, asking no upstream"
+
+    missing = f"/media/images/{newsroom.event.pk}/{'0' * 32}/480.webp"
+    with pytest.raises(urllib.error.HTTPError) as not_found:
+        get(nginx.url + missing)
+    assert not_found.value.code == 404
+    fallback = [r for r in nginx.routed() if r[1] == missing]
+    assert fallback and fallback[-1][3], "a name not on the volume is asked of the application"

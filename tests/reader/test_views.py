@@ -96,8 +96,8 @@ def test_event_page_queries_are_constant(event, django_assert_num_queries):
     client = Client()
     client.get(f"/events/{event.slug}/")
     cache.clear()  # measure a real render, not the render cache
-    # event, pinned, first page, key events
-    with django_assert_num_queries(4):
+    # event, pinned, first page and its entries' images (one prefetch), key events
+    with django_assert_num_queries(5):
         client.get(f"/events/{event.slug}/")
 
 

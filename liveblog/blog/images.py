@@ -1,0 +1,215 @@
+"""Photos: every upload verified by Pillow, re-encoded without its metadata, stored in
+several widths through Django's storage API (files or S3, settings.STORAGES["default"]).
+
+What is refused, each with a sentence naming the problem (ImageRefused, field "file"): a
+file that is not a picture in a format we decode, a truncated one, a decompression bomb, one
+over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC.
+
+Deliberate choices:
+- Output is WebP (quality 82): one format keeps transparency (graphics, logos) and is
+  25-35 % smaller than JPEG at the same quality; every browser we support shows it. So
+  RGBA/P/LA stay transparent and nothing is flattened.
+- Animated GIF/WebP/PNG: the first frame, stored as a still. Re-encoding every frame
+  multiplies the work and the decompression risk by the frame count, and the feed and the
+  JSON-LD want a still anyway; a reporter who needs motion embeds a video.
+- HEIC is refused with a message saying to export JPEG: Pillow cannot read it without
+  pillow-heif, a binding to libheif whose HEVC decoder is patent-encumbered and a large
+  attack surface for one format phones export as JPEG on sharing. AVIF is accepted: the
+  Pillow wheel here decodes it (features.check("avif")).
+- CMYK, and RGB with an embedded ICC profile, are converted to sRGB through the profile
+  (littlecms): then no ICC is kept, like every other piece of metadata.
+- 16-bit greys (I;16) are scaled to 8 bits (Pillow's convert("L") would clip, not scale);
+  Pillow itself reads 48/64-bit PNGs as 8-bit RGB/RGBA.
+"""
+
+import io
+import struct
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+from PIL import ImageCms, ImageFile, ImageOps, UnidentifiedImageError, features
+
+# The decoders an upload may use: formats people upload photos in. Anything else (PSD, TGA,
+# EPS, which calls Ghostscript, ...) is "not a picture" instead of more attack surface.
+# AVIF where this Pillow decodes it (its wheels do since 11.2).
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", *(("AVIF",) if features.check("avif") else ()))
+EXTENSION = "webp"
+CONTENT_TYPE = "image/webp"
+WEBP_QUALITY = 82
+# ISO BMFF brands of HEIC/HEIF files, to refuse them by name rather than as "not a picture".
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+class ImageRefused(ValueError):
+    """An upload that is not kept: `message` is the sentence for the uploader."""
+
+    field = "file"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What was stored for one upload: the renditions, narrowest first (the last is full)."""
+
+    width: int
+    height: int
+    renditions: list[dict[str, Any]]
+
+
+def store(*, event_id: int, file: IO[bytes]) -> Stored:
+    """Verify `file`, re-encode it and store its renditions under images/<event>/<uuid>/.
+    Raises ImageRefused with nothing stored; on any other failure midway, what was stored is
+    deleted before the error goes on."""
+    picture = decode(file)
+    folder = f"images/{event_id}/{uuid.uuid4().hex}"
+    saved: list[str] = []
+    try:
+        renditions = [_save(folder, picture, width, saved) for width in widths(picture.width)]
+    except BaseException:
+        delete(saved)
+        raise
+    full = renditions[-1]
+    return Stored(width=full["width"], height=full["height"], renditions=renditions)
+
+
+def delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def widths(full: int) -> list[int]:
+    """The widths stored for a picture `full` pixels wide: each configured width it is wider
+    than, and its own (at most the widest configured): never upscaled."""
+    top = settings.LIVEBLOG_IMAGE_WIDTHS[-1]
+    return [w for w in settings.LIVEBLOG_IMAGE_WIDTHS if w < min(full, top)] + [min(full, top)]
+
+
+def _save(folder: str, picture: PILImage.Image, width: int, saved: list[str]) -> dict[str, Any]:
+    height = max(1, round(picture.height * width / picture.width))
+    sized = (
+        picture
+        if width == picture.width
+        else picture.resize((width, height), PILImage.Resampling.LANCZOS)
+    )
+    name = default_storage.save(f"{folder}/{width}.{EXTENSION}", ContentFile(_encode(sized)))
+    saved.append(name)
+    return {"width": width, "height": height, "name": name}
+
+
+def _encode(picture: PILImage.Image) -> bytes:
+    out = io.BytesIO()
+    # Nothing from the upload's metadata is passed on: no exif, no xmp, no icc_profile.
+    picture.save(out, format="WEBP", quality=WEBP_QUALITY, method=4)
+    return out.getvalue()
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+
+def decode(file: IO[bytes]) -> PILImage.Image:
+    """The upload as a clean 8-bit sRGB (or RGBA) picture, upright, with no metadata."""
+    data = _read(file)
+    with _bombs_refused():
+        picture = _open(data)
+        _check_pixels(picture)
+        try:
+            picture.load()
+            # Broken EXIF is damage too (Pillow raises from its parser, with several types).
+            picture = ImageOps.exif_transpose(picture)
+        except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error) as exc:
+            raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
+    return _clean(picture)
+
+
+def _read(file: IO[bytes]) -> bytes:
+    limit = settings.LIVEBLOG_MAX_IMAGE_BYTES
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ImageRefused(f"This file is larger than the limit of {limit / 2**20:g} MiB.")
+    if not data:
+        raise ImageRefused("This file is empty.")
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        raise ImageRefused("HEIC images are not accepted: export the photo as JPEG and retry.")
+    return data
+
+
+def _open(data: bytes) -> PILImage.Image:
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Set by some library for the whole process, it would pass half-images as whole.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay off.")
+    try:
+        # verify() checks the structure (and PNG checksums) but leaves the image unusable:
+        # it is opened again to be decoded.
+        PILImage.open(io.BytesIO(data), formats=FORMATS).verify()
+        picture = PILImage.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError:
+        accepted = ", ".join(FORMATS)
+        raise ImageRefused(f"This file is not an image we accept ({accepted}).") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
+    return picture
+
+
+def _check_pixels(picture: PILImage.Image) -> None:
+    width, height = picture.size
+    limit = settings.LIVEBLOG_MAX_IMAGE_PIXELS
+    if width * height > limit:
+        raise ImageRefused(
+            f"This image is {width} x {height} pixels, over the limit of "
+            f"{limit / 1e6:g} megapixels."
+        )
+
+
+@contextmanager
+def _bombs_refused() -> Iterator[None]:
+    """Pillow's own guard (MAX_IMAGE_PIXELS: a warning, then an error at twice as many) as a
+    refusal, in case a decoder meets more pixels than the header said."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            yield
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+            raise ImageRefused("This image decompresses to too many pixels.") from None
+
+
+def _clean(picture: PILImage.Image) -> PILImage.Image:
+    icc = picture.info.get("icc_profile")
+    if picture.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # Scaled, not clipped: 16-bit 0-65535 to 8-bit 0-255.
+        picture = picture.convert("I").point(lambda v: v / 256).convert("L")
+    elif picture.mode == "P":
+        picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+    elif picture.mode == "LA":
+        picture = picture.convert("RGBA")
+    if icc and picture.mode in ("RGB", "RGBA", "CMYK"):
+        picture = _to_srgb(picture, icc)
+    if picture.mode not in ("RGB", "RGBA", "L"):
+        picture = picture.convert("RGB")
+    # A new image of the pixels only: no EXIF (GPS), XMP, ICC or comment can follow it.
+    clean = PILImage.new(picture.mode, picture.size)
+    clean.paste(picture)
+    return clean
+
+
+def _to_srgb(picture: PILImage.Image, icc: bytes) -> PILImage.Image:
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        mode = "RGBA" if picture.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(picture, source, _SRGB, outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        converted = None  # a broken profile: the pixels are taken as they are
+    if converted is None:
+        return picture if picture.mode != "CMYK" else picture.convert("RGB")
+    return converted

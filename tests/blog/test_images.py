@@ -1,0 +1,363 @@
+"""blog/images.py and the image_upload service: what is refused (and leaves nothing), what
+is kept of an accepted photo (no metadata), and how it is stored."""
+
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import FileSystemStorage, default_storage
+from PIL import Image as PILImage
+from PIL import ImageFile
+
+from liveblog.blog import images, services
+from liveblog.blog.models import AuditEntry, Image
+from tests import pictures
+
+
+def stored_files(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def upload(actor, event, data: bytes, **fields):
+    fields.setdefault("alt", "The minister at the lectern")
+    return services.image_upload(actor=actor, event=event, file=io.BytesIO(data), **fields)
+
+
+def opened(name: str) -> PILImage.Image:
+    with default_storage.open(name, "rb") as handle:
+        picture = PILImage.open(io.BytesIO(handle.read()))
+        picture.load()
+    return picture
+
+
+REFUSED = {
+    "not an image": (b"%PDF-1.7 not a picture at all", "not an image we accept"),
+    "truncated JPEG": (pictures.truncated(), "damaged or truncated"),
+    "decompression bomb": (pictures.bomb(), "too many pixels"),
+    "HEIC": (pictures.heic_header(), "HEIC images are not accepted"),
+    "empty file": (b"", "empty"),
+}
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+def test_a_bad_file_is_refused_naming_file_and_nothing_is_stored(
+    kind, reporter, event, media_storage
+):
+    data, words = REFUSED[kind]
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert list(refused.value.message_dict) == ["file"]
+    assert words in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == []
+    assert Image.objects.count() == 0
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.IMAGE_UPLOADED).exists()
+
+
+def test_a_file_over_the_byte_limit_is_refused_with_the_limit_named(
+    reporter, event, media_storage, settings
+):
+    settings.LIVEBLOG_MAX_IMAGE_BYTES = 50_000
+    data = pictures.photo(2000, 1500, quality=95)
+    assert len(data) > 50_000
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert "larger than the limit of 0.0476837 MiB" in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def test_an_image_over_the_pixel_limit_is_refused_with_its_size(
+    reporter, event, media_storage, settings
+):
+    settings.LIVEBLOG_MAX_IMAGE_PIXELS = 1_000_000
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, pictures.photo(2000, 1000))
+    assert (
+        "2000 x 1000 pixels, over the limit of 1 megapixels"
+        in (refused.value.message_dict["file"][0])
+    )
+    assert stored_files(media_storage) == []
+
+
+def test_an_image_without_alt_is_refused_naming_alt_and_nothing_is_stored(
+    reporter, event, media_storage
+):
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, pictures.photo(), alt="   ")
+    assert list(refused.value.message_dict) == ["alt"]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def test_a_decorative_image_needs_no_alt(reporter, event):
+    image = upload(reporter, event, pictures.photo(600, 400), alt="", decorative=True)
+    assert image.decorative and image.alt == ""
+
+
+def test_a_truncated_image_is_refused_even_if_a_library_turned_truncated_loading_on(
+    reporter, event, monkeypatch, media_storage
+):
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(RuntimeError, match="LOAD_TRUNCATED_IMAGES"):
+        upload(reporter, event, pictures.truncated())
+    assert stored_files(media_storage) == []
+
+
+def test_no_exif_gps_or_xmp_survives_in_any_rendition(reporter, event):
+    source = PILImage.open(io.BytesIO(pictures.with_gps()))
+    assert source.getexif().get_ifd(pictures.GPS_IFD)  # the upload does carry a position
+    assert "xmp" in source.info
+    image = upload(reporter, event, pictures.with_gps())
+    assert len(image.renditions) >= 3
+    for rendition in image.renditions:
+        stored = opened(rendition["name"])
+        assert dict(stored.getexif()) == {}
+        assert not {"exif", "xmp", "XML:com.adobe.xmp", "icc_profile"} & set(stored.info)
+        with default_storage.open(rendition["name"], "rb") as handle:
+            raw = handle.read()
+        assert b"Camera model" not in raw and b"Exif" not in raw and b"xmpmeta" not in raw
+
+
+def test_the_exif_orientation_is_applied(reporter, event):
+    image = upload(reporter, event, pictures.rotated(6))
+    assert (image.width, image.height) == (600, 1200)
+    full = opened(image.renditions[-1]["name"])
+    assert full.size == (600, 1200)
+    # The red left half of the landscape is the top once turned 90° clockwise.
+    top, bottom = (
+        full.convert("RGB").getpixel((300, 100)),
+        full.convert("RGB").getpixel((300, 1100)),
+    )
+    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]
+
+
+def test_renditions_are_stored_in_three_widths_and_never_upscaled(reporter, event):
+    image = upload(reporter, event, pictures.photo(2000, 1000))
+    assert [(r["width"], r["height"]) for r in image.renditions] == [
+        (480, 240),
+        (960, 480),
+        (1600, 800),
+        (2000, 1000),
+    ]
+    assert (image.width, image.height) == (2000, 1000)
+    for rendition in image.renditions:
+        assert rendition["name"].startswith(f"images/{event.pk}/")
+        assert rendition["name"].endswith(f"/{rendition['width']}.webp")
+        stored = opened(rendition["name"])
+        assert stored.format == "WEBP" and stored.width == rendition["width"]
+
+
+def test_a_small_image_gets_only_the_widths_it_has(reporter, event):
+    image = upload(reporter, event, pictures.photo(700, 350))
+    assert [r["width"] for r in image.renditions] == [480, 700]
+    tiny = upload(reporter, event, pictures.photo(300, 200))
+    assert [r["width"] for r in tiny.renditions] == [300]
+
+
+def test_a_very_wide_image_is_stored_at_most_at_the_widest_width(reporter, event):
+    image = upload(reporter, event, pictures.photo(4000, 1000))
+    assert [r["width"] for r in image.renditions] == [480, 960, 1600, 2400]
+    assert (image.width, image.height) == (2400, 600)
+
+
+def test_cmyk_is_converted_to_rgb(reporter, event):
+    image = upload(reporter, event, pictures.cmyk())
+    stored = opened(image.renditions[-1]["name"])
+    assert stored.mode == "RGB"
+    red, green, blue = stored.getpixel((10, 10))
+    assert red > 200 and green < 80 and blue < 80
+
+
+def test_16_bit_greys_are_scaled_to_8_bits_not_clipped(reporter, event):
+    image = upload(reporter, event, pictures.grey_16bit(value=32768))
+    stored = opened(image.renditions[-1]["name"]).convert("L")
+    assert 120 <= stored.getpixel((5, 5)) <= 136  # half-way, not 255
+
+
+def test_48_bit_png_is_accepted_as_8_bit_rgb(reporter, event):
+    image = upload(reporter, event, pictures.png_48bit())
+    stored = opened(image.renditions[-1]["name"]).convert("RGB")
+    red, green, blue = stored.getpixel((5, 5))
+    assert red > 240 and 110 < green < 145 and blue < 15
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animation_is_kept_as_its_first_frame(fmt, reporter, event):
+    image = upload(reporter, event, pictures.animated(fmt))
+    stored = opened(image.renditions[-1]["name"])
+    assert getattr(stored, "n_frames", 1) == 1
+    red, green, blue = stored.convert("RGB").getpixel((10, 10))
+    assert red > 200 and green < 60 and blue < 60
+
+
+def test_transparency_is_kept(reporter, event):
+    image = upload(reporter, event, pictures.transparent())
+    stored = opened(image.renditions[-1]["name"])
+    assert stored.mode == "RGBA" and stored.getpixel((5, 5))[3] == 0
+
+
+def test_avif_is_accepted_because_this_pillow_decodes_it(reporter, event):
+    from PIL import features
+
+    assert features.check("avif")
+    image = upload(reporter, event, pictures.photo(800, 400, fmt="AVIF"))
+    assert image.width == 800
+
+
+def test_a_failure_midway_deletes_what_was_already_stored(
+    reporter, event, media_storage, monkeypatch
+):
+    real_save, calls = FileSystemStorage.save, []
+
+    def failing_save(self, name, content, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_save(self, name, content, *args, **kwargs)
+
+    monkeypatch.setattr(FileSystemStorage, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        upload(reporter, event, pictures.photo(2000, 1000))
+    assert len(calls) == 2
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def test_a_failed_row_deletes_the_stored_files(reporter, event, media_storage, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(Image.objects, "create", broken)
+    with pytest.raises(RuntimeError):
+        upload(reporter, event, pictures.photo(1000, 500))
+    assert stored_files(media_storage) == []
+
+
+def test_upload_is_for_members_only(outsider, event, media_storage):
+    with pytest.raises(PermissionDenied):
+        upload(outsider, event, pictures.photo())
+    assert stored_files(media_storage) == []
+
+
+def test_upload_cleans_its_text_and_is_audited(reporter, event):
+    image = upload(
+        reporter,
+        event,
+        pictures.photo(600, 300),
+        alt=" The\x07 minister ",
+        caption="At the\x0bopening",
+        credit="Photo: AFP",
+    )
+    assert (image.alt, image.caption, image.credit) == (
+        "The minister",
+        "At the\nopening",
+        "Photo: AFP",
+    )
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.IMAGE_UPLOADED)
+    assert entry.actor == reporter and entry.event == event
+    assert entry.detail == {"image": image.pk, "width": 600, "height": 300}
+
+
+def test_overlong_alt_is_refused_naming_alt(reporter, event, settings, media_storage):
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, pictures.photo(600, 300), alt="x" * 501)
+    assert list(refused.value.message_dict) == ["alt"]
+    assert stored_files(media_storage) == []
+
+
+def test_widths_follow_the_setting(settings):
+    settings.LIVEBLOG_IMAGE_WIDTHS = (100, 200)
+    assert images.widths(150) == [100, 150]
+    assert images.widths(5000) == [100, 200]
+
+
+# --- the rendered entry (templates/blog/_images.html) ---------------------------------------
+
+
+def test_the_entry_shows_its_images_with_srcset_sizes_and_captions(reporter, event):
+    from django.test import Client
+
+    photo = upload(reporter, event, pictures.photo(2000, 1000), caption="Day one", credit="AFP")
+    plain = upload(reporter, event, pictures.photo(600, 300), alt="", decorative=True)
+    services.post_publish(event=event, author=reporter, body="Photos", images=[photo.pk, plain.pk])
+    html = Client().get(f"/events/{event.slug}/").content.decode()
+    urls = [f"/media/{r['name']}" for r in photo.renditions]
+    srcset = ", ".join(f"{u} {r['width']}w" for u, r in zip(urls, photo.renditions, strict=True))
+    assert (
+        f'<figure class="entry__image"><img src="{urls[1]}" srcset="{srcset}" '
+        'sizes="(min-width: 60rem) 40rem, 100vw" width="2000" height="1000" '
+        'alt="The minister at the lectern" loading="lazy" decoding="async">'
+        '<figcaption><span class="entry__caption">Day one</span> '
+        '<span class="entry__credit">AFP</span></figcaption></figure>'
+    ) in html
+    assert srcset.count("w,") >= 2  # three widths or more
+    assert 'width="600" height="300" alt="" loading="lazy"' in html
+    assert html.index(urls[0]) < html.index(f"/media/{plain.renditions[0]['name']}")
+
+
+def test_a_page_may_load_its_first_images_eagerly(reporter, event):
+    from django.template.loader import render_to_string
+
+    photo = upload(reporter, event, pictures.photo(1000, 500))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
+    eager = render_to_string(
+        "blog/_post.html", {"post": post, "event": event, "eager_images": True}
+    )
+    lazy = render_to_string("blog/_post.html", {"post": post, "event": event})
+    assert "<img " in eager and 'loading="lazy"' not in eager
+    assert 'loading="lazy"' in lazy
+
+
+def test_image_text_is_escaped_in_the_entry(reporter, event):
+    from django.template.loader import render_to_string
+
+    photo = upload(reporter, event, pictures.photo(600, 300), alt='"><script>x</script>')
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[photo.pk])
+    html = render_to_string("blog/_post.html", {"post": post, "event": event})
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+# --- images on entries (post_publish, post_update) -------------------------------------------
+
+
+def test_changing_a_published_entrys_images_is_logged_audited_and_pushed(
+    reporter, event, sent, django_capture_on_commit_callbacks
+):
+    import json
+
+    from liveblog.blog.models import Change
+
+    first, second = (upload(reporter, event, pictures.photo(600, 300)) for _ in range(2))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[first.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = services.post_update(
+            actor=reporter, post=post, changes={"images": [second.pk, first.pk]}
+        )
+    change = Change.objects.filter(post=post).order_by("seq").last()
+    assert change.kind == Change.Kind.POST_UPDATED
+    assert [i["id"] for i in change.payload["post"]["images"]] == [second.pk, first.pk]
+    assert [json.loads(m["frame"])["type"] for m in sent] == ["post.updated"]
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.POST_UPDATED, post=post).get()
+    assert entry.detail == {"fields": ["images"]}
+    assert [i.pk for i in changed.ordered_images] == [second.pk, first.pk]
+    fresh = type(post).objects.get(pk=post.pk)
+    assert [i.pk for i in fresh.ordered_images] == [second.pk, first.pk]
+
+
+def test_the_same_images_again_change_nothing_readers_see(reporter, event, sent):
+    image = upload(reporter, event, pictures.photo(600, 300))
+    post, _ = services.post_publish(event=event, author=reporter, body="x", images=[image.pk])
+    services.post_update(actor=reporter, post=post, changes={"images": [image.pk]})
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.POST_UPDATED, post=post).get()
+    assert entry.detail == {"fields": []}
+
+
+def test_an_image_of_another_event_is_refused_and_nothing_is_written(reporter, event):
+    from liveblog.blog.models import Post
+    from tests.factories import EventFactory, MembershipFactory
+
+    other = EventFactory()
+    MembershipFactory(event=other, user=reporter)
+    foreign = upload(reporter, other, pictures.photo(600, 300))
+    with pytest.raises(ValidationError) as refused:
+        services.post_publish(event=event, author=reporter, body="x", images=[foreign.pk])
+    assert list(refused.value.message_dict) == ["images"]
+    assert str(foreign.pk) in refused.value.message_dict["images"][0]
+    assert not Post.objects.exists()
