@@ -30,6 +30,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         "slug": event.slug,
         "title": event.title,
         "summary": event.summary,
+        "key_points": event.key_points,
+        "key_points_html": event.key_points_html,
         "status": event.status,
         "timezone": event.timezone,
         "order": event.order,
@@ -52,6 +54,8 @@ def post_payload(post: Post) -> dict[str, Any]:
         "updated_at": iso(post.updated_at),
         "is_key_event": post.is_key_event,
         "is_pinned": post.is_pinned,
+        "is_breaking": post.is_breaking,
+        "corrected_at": iso(post.corrected_at),
         "status": post.status,
         "url": post.get_absolute_url(),
     }
