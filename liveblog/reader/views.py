@@ -219,6 +219,19 @@ def oembed(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+def site_logo(request: HttpRequest, version: int, extension: str) -> HttpResponse:
+    """The admin's logo, under an address that names its version: cached for a year, and a
+    new logo is a new address (pages name it, and their ETags the version)."""
+    row = selectors.site_logo(version) if version <= MAX_BIGINT else None
+    if row is None or row.logo_type.rpartition("/")[2] != extension:
+        raise Http404(_("There is no such logo."))
+    response = HttpResponse(bytes(row.logo), content_type=row.logo_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
 @cache_control(public=True, max_age=3600)
 def robots_txt(request: HttpRequest) -> HttpResponse:
     sitemap = request.build_absolute_uri(reverse("reader:sitemap-index"))
