@@ -134,7 +134,7 @@ def logo_checked(content: bytes) -> Logo:
         raise ValidationError({"logo": [f"A {kind} logo is not accepted: PNG, JPEG or WebP."]})
     if max(size) > SiteSettings.MAX_LOGO_SIDE:
         raise ValidationError(
-            {"logo": [f"The logo is {size[0]}×{size[1]} pixels; at most "
+            {"logo": [f"The logo is {size[0]} x {size[1]} pixels; at most "
                       f"{SiteSettings.MAX_LOGO_SIDE} on a side."]}
         )  # fmt: skip
     return Logo(content, SiteSettings.LOGO_TYPES[kind], *size)

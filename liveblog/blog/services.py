@@ -39,7 +39,6 @@ from liveblog.blog.rendering import markdown_to_html
 from liveblog.blog.text import clean_text
 from liveblog.live import protocol, publish
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -705,6 +704,7 @@ __all__ = [
 
 
 # --- the site's brand -------------------------------------------------------------------
+
 
 @transaction.atomic
 def site_settings_update(
