@@ -89,6 +89,11 @@ class Brand:
         return bool(self.logo_type)
 
     @property
+    def is_custom(self) -> bool:
+        """An accent other than site.css's own (which has its own dark shade)."""
+        return self.accent != SiteSettings.DEFAULT_ACCENT
+
+    @property
     def logo_extension(self) -> str:
         return self.logo_type.rpartition("/")[2]
 

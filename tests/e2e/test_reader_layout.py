@@ -28,9 +28,14 @@ def server(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def coverage():
+def coverage(browser):
     """Two days of coverage (yesterday and the day before, in Paris), key points, key
-    events, a breaking entry and a corrected one, under an admin's brand."""
+    events, a breaking entry and a corrected one, under an admin's brand. Written off the
+    browser's event loop: the services push after commit through async_to_sync."""
+    return off_the_browser_loop(_seed)
+
+
+def _seed():
     event = EventFactory(title="Live report: the climate summit", timezone="Europe/Paris")
     editor = UserFactory(first_name="Amina", last_name="Diallo")
     Membership.objects.create(event=event, user=editor, role=Membership.Role.EDITOR)
