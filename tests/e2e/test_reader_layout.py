@@ -49,7 +49,7 @@ def _seed():
             is_key_event=i % 4 == 0,
             body=f"Entry {i}: delegates discuss the text of the final declaration, line by line.",
         )
-    breaking, _ = services.post_publish(
+    services.post_publish(
         event=event, author=editor, body="The summit agrees a **loss and damage** fund.",
         headline="Deal reached", is_breaking=True, published_at=start + timedelta(hours=37),
     )  # fmt: skip
@@ -61,7 +61,9 @@ def _seed():
     services.event_update(
         actor=editor,
         event=event,
-        changes={"key_points": "- A fund for **loss and damage**\n- 4,000 marched\n- Vote at 6 p.m."},
+        changes={
+            "key_points": "- A fund for **loss and damage**\n- 4,000 marched\n- Vote at 6 p.m."
+        },
     )
     services.site_settings_update(actor=AdminFactory(), name="Daily Courier", accent="#0b5394")
     return event, editor
@@ -95,7 +97,9 @@ def test_layout_at_desktop_and_phone_widths(browser, server, coverage, screensho
     assert page.locator(".date-line").count() >= 2
     assert page.locator(".entry--breaking .entry__breaking").inner_text() == "BREAKING"
     assert page.locator(".entry__updated").inner_text().startswith("Updated ")
-    accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent')")
+    accent = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+    )
     assert accent.strip() == ("#0b5394" if scheme == "light" else accent.strip())
     assert accent.strip() != "#b3001b"  # the admin's colour, not the default
     shot = screenshot(page, f"reader-layout-{width}-{scheme}")
@@ -139,9 +143,13 @@ def test_key_points_follow_event_updated_into_the_aside(browser, server, coverag
     off_the_browser_loop(
         services.event_update, actor=editor, event=event, changes={"key_points": "- Vote **now**"}
     )
-    wait_until(page, "document.querySelector('.event-aside .key-points strong')?.textContent === 'now'")
+    wait_until(
+        page, "document.querySelector('.event-aside .key-points strong')?.textContent === 'now'"
+    )
     assert page.locator(".key-points").count() == 1  # in the aside, not also in the header
-    off_the_browser_loop(services.event_update, actor=editor, event=event, changes={"key_points": ""})
+    off_the_browser_loop(
+        services.event_update, actor=editor, event=event, changes={"key_points": ""}
+    )
     wait_until(page, "document.querySelectorAll('.key-points').length === 0")
 
 

@@ -113,7 +113,7 @@ def test_the_brand_is_on_the_pages_and_the_embed(event, admin, commit):
     commit(update, admin, name="Daily Courier", accent="#0b5394", logo=picture())
     client = Client()
     home = client.get("/").content.decode()
-    assert '<span>Daily Courier</span>' in home
+    assert "<span>Daily Courier</span>" in home
     logo = re.search(r'<img class="site-header__logo" src="([^"]+)" width="120" height="40"', home)
     assert logo, home[:2000]
     for url in (f"/events/{event.slug}/", f"/events/{event.slug}/embed/"):
@@ -182,11 +182,20 @@ def test_the_admin_edits_the_one_row_through_the_service(admin, client_for):
     assert form.status_code == 200 and "Live blog" in form.content.decode()
     response = client.post(
         listing["Location"],
-        {"name": "Courier", "accent": "#0B5394", "logo_file": SimpleUploadedFile("l.png", picture())},
+        {
+            "name": "Courier",
+            "accent": "#0B5394",
+            "logo_file": SimpleUploadedFile("l.png", picture()),
+        },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     row = SiteSettings.objects.get()
-    assert (row.name, row.accent, row.logo_type, row.version) == ("Courier", "#0b5394", "image/png", 1)
+    assert (row.name, row.accent, row.logo_type, row.version) == (
+        "Courier",
+        "#0b5394",
+        "image/png",
+        1,
+    )
     assert AuditEntry.objects.filter(action=AuditEntry.Action.SITE_SETTINGS_CHANGED).count() == 1
 
 

@@ -2,6 +2,7 @@
 corrected ones, date lines when entries span days, the key-points box, and the layout's
 landmarks. Server-rendered (no JS); live.js's part is in tests/e2e/test_reader_layout.py."""
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from liveblog.blog import services
 from liveblog.blog.models import Change, Post
+from liveblog.blog.templatetags.liveblog_tags import event_clock
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,13 +78,11 @@ def test_correcting_a_published_body_marks_the_entry_updated(event, reporter):
     post = services.post_update(actor=reporter, post=post, changes={"body": "4,000 people."})
     assert post.corrected_at is not None and post.corrected_at >= before
     html = entry_html(page(event), post)
-    local = post.corrected_at.astimezone(event.tz)
-    clock = local.strftime("%-I:%M")
-    assert re.search(
-        rf'<p class="entry__updated">Updated <time datetime="{re.escape(local.isoformat(timespec="seconds"))}"'
-        rf'[^>]*>{clock}',
-        html,
-    ), html
+    stamp = post.corrected_at.astimezone(event.tz).isoformat(timespec="seconds")
+    clock = event_clock(post.corrected_at, event)  # "4:20 p.m.", "noon": Django's P format
+    expected = f'<p class="entry__updated">Updated <time datetime="{stamp}"'
+    assert expected in html, html
+    assert f">{clock}</time></p>" in html
     frame = Change.objects.filter(post=post).order_by("-seq").first().payload
     assert frame["type"] == "post.updated"
     assert "entry__updated" in frame["html"]
@@ -244,10 +244,12 @@ def test_no_key_points_no_box(event):
 
 
 def test_the_page_has_a_main_with_a_labelled_aside_and_valid_heading_order(event, reporter):
-    services.post_publish(event=event, author=reporter, body="x", headline="First", is_key_event=False)
+    services.post_publish(
+        event=event, author=reporter, body="x", headline="First", is_key_event=False
+    )
     html = page(event)
     assert html.count("<main") == 1
     assert re.search(r'<main[^>]*>.*<aside class="event-aside" aria-label="[^"]+">', html, re.S)
     levels = [int(n) for n in re.findall(r"<h([1-6])", html)]
     assert levels[0] == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
