@@ -68,6 +68,19 @@ def test_breaking_is_set_and_cleared_through_the_api(event, reporter, client_for
     assert changed.json()["is_breaking"] is False
 
 
+def test_a_reporter_marks_breaking_in_the_composer_and_unmarks_it(event, reporter, client_for):
+    client = client_for(reporter)
+    compose = f"/editor/events/{event.slug}/"
+    form = client.get(compose).content.decode()
+    assert 'name="is_breaking"' in form
+    assert not re.search(r'name="is_breaking"[^>]*disabled', form)  # not a moderation flag
+    client.post(compose, {"body": "Evacuation.", "is_breaking": "on", "action": "publish"})
+    post = Post.objects.get(event=event)
+    assert post.is_breaking
+    edit = client.get(f"/editor/events/{event.slug}/posts/{post.pk}/edit/").content.decode()
+    assert re.search(r'name="is_breaking"[^>]*checked', edit)
+
+
 # --- "Updated 10:52 a.m." ------------------------------------------------------------------
 
 
