@@ -7,6 +7,7 @@ of arithmetic from the specification: no library of the project's size does only
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
@@ -83,6 +84,7 @@ class Brand:
     logo_width: int
     logo_height: int
     version: int
+    updated_at: datetime | None = None
 
     @property
     def has_logo(self) -> bool:
@@ -107,6 +109,7 @@ class Brand:
             logo_width=settings.logo_width,
             logo_height=settings.logo_height,
             version=settings.version,
+            updated_at=settings.updated_at,
         )
 
 

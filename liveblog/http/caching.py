@@ -128,6 +128,14 @@ def event_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datet
     return changed_at(event) if event is not None else None
 
 
+def page_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
+    """As the API resource's, moved on by a change of the site's brand too: a cache that
+    revalidates by date alone must not keep a page of the old brand."""
+    changed = event_last_modified(request, slug)
+    brand = selectors.site_brand().updated_at
+    return max(changed, brand) if changed and brand else changed
+
+
 def _events_list_state(request: HttpRequest) -> dict[str, Any]:
     if not hasattr(request, _EVENTS_LIST_ATTR):
         # The list shows every event's last_seq, which only grows: its sum moves with any
@@ -164,7 +172,7 @@ def public_page(view: View) -> View:
     """ETag and Last-Modified from the event's state, answered with 304 when unchanged, a
     Cache-Control that lets a CDN share the page for a few seconds, and gzip (the pages hold
     no secret for a compression side channel to reveal)."""
-    conditional = condition(etag_func=page_etag, last_modified_func=event_last_modified)(view)
+    conditional = condition(etag_func=page_etag, last_modified_func=page_last_modified)(view)
     conditional = gzip_page(conditional)
 
     @wraps(view)

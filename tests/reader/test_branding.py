@@ -3,15 +3,17 @@ service, shown on every page and the embed, and part of every page's ETag."""
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from liveblog.blog import branding, selectors, services
-from liveblog.blog.models import AuditEntry, SiteSettings
+from liveblog.blog.models import AuditEntry, Event, SiteSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +171,18 @@ def test_changing_the_brand_changes_every_pages_etag(event, admin, commit):
         assert response.status_code == 200, url  # not the cached copy of the old brand
         assert response["ETag"] != before[url]
         assert "/brand/1.css" in response.content.decode()
+
+
+def test_a_cache_revalidating_by_date_gets_the_new_brand(event, admin, commit):
+    # An event last changed an hour ago (HTTP dates count whole seconds).
+    Event.objects.filter(pk=event.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    client = Client()
+    url = f"/events/{event.slug}/"
+    modified = client.get(url)["Last-Modified"]
+    assert client.get(url, headers={"if-modified-since": modified}).status_code == 304
+    commit(update, admin, accent="#0b5394")
+    response = client.get(url, headers={"if-modified-since": modified})
+    assert response.status_code == 200, "a page of the old brand kept by date"
 
 
 # --- the admin -----------------------------------------------------------------------------
