@@ -81,6 +81,13 @@ def test_a_logo_is_verified_and_kept_with_its_size(admin):
     assert (row.logo_type, row.logo_width, row.logo_height) == ("image/webp", 120, 40)
 
 
+def test_removing_the_logo_leaves_the_name_alone(admin, commit):
+    commit(update, admin, name="Courier", logo=picture())
+    row = commit(update, admin, remove_logo=True)
+    assert (row.name, row.logo_type, bytes(row.logo)) == ("Courier", "", b"")
+    assert '<img class="site-header__logo"' not in Client().get("/").content.decode()
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
