@@ -202,6 +202,10 @@ class EventCreate(Input):
     title: Annotated[Text, Field(max_length=max_length(Event, "title"))]
     slug: Annotated[Text, Field(max_length=max_length(Event, "slug"))] | None = _optional()
     summary: Annotated[Text, Field(max_length=max_length(Event, "summary"))] = _optional()
+    key_points: Annotated[
+        Text,
+        Field(max_length=max_length(Event, "key_points"), description="Markdown: the summary box"),
+    ] = _optional()
     timezone: Annotated[
         Text,
         Field(max_length=max_length(Event, "timezone"), description="IANA, e.g. Asia/Shanghai"),
@@ -225,6 +229,7 @@ class PostCreate(Input):
     published_at: Moment = _optional()
     is_key_event: StrictBool = _optional()
     is_pinned: StrictBool = _optional()
+    is_breaking: StrictBool = _optional()
     status: PostStatus = _optional()
     images: Annotated[
         list[Annotated[int, Ge(1), Le(MAX_BIGINT)]],
@@ -282,6 +287,8 @@ class EventOut(Output):
     slug: str
     title: str
     summary: str
+    key_points: str = Field(description="Markdown source of the summary box")
+    key_points_html: str = Field(description="rendered and sanitised")
     status: EventStatus
     timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai")
     order: EventOrder
@@ -323,6 +330,8 @@ class PostOut(Output):
     updated_at: Time
     is_key_event: bool
     is_pinned: bool
+    is_breaking: bool
+    corrected_at: NullableTime = Field(description="when the published text was last corrected")
     status: PostStatus
     images: list[ImageOut]
     url: str = Field(description="the public page")

@@ -21,9 +21,18 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
-from liveblog.blog import audit, services
-from liveblog.blog.models import ApiToken, AuditEntry, Change, Event, Membership, Post
+from liveblog.blog import audit, selectors, services
+from liveblog.blog.models import (
+    ApiToken,
+    AuditEntry,
+    Change,
+    Event,
+    Membership,
+    Post,
+    SiteSettings,
+)
 
 _REFUSED_ATTR = "_liveblog_admin_refused"
 
@@ -103,7 +112,17 @@ class EventForm(forms.ModelForm):
 
     class Meta:
         model = Event
-        fields = ["slug", "title", "summary", "status", "starts_at", "ends_at", "timezone", "order"]
+        fields = [
+            "slug",
+            "title",
+            "summary",
+            "key_points",
+            "status",
+            "starts_at",
+            "ends_at",
+            "timezone",
+            "order",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -184,6 +203,7 @@ class EventAdmin(ServiceAdmin):
                     title=obj.title,
                     slug=obj.slug or None,
                     summary=obj.summary,
+                    key_points=obj.key_points,
                     timezone_name=obj.timezone,
                     order=obj.order,
                     status=obj.status,
@@ -266,6 +286,7 @@ class PostAdmin(ServiceAdmin):
                 published_at=obj.published_at,
                 is_key_event=obj.is_key_event,
                 is_pinned=obj.is_pinned,
+                is_breaking=obj.is_breaking,
                 status=obj.status,
             )
         except PermissionDenied as exc:  # the author chosen may not publish in that event
@@ -279,6 +300,79 @@ class PostAdmin(ServiceAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         for post in queryset.select_related("event"):
             services.post_delete(actor=request.user, post=post)
+
+
+# --- the site's brand --------------------------------------------------------------------
+
+
+class SiteSettingsForm(forms.ModelForm):
+    """Name and accent as on the model; the logo as an upload, checked by the service."""
+
+    logo_file = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text=(
+            f"PNG, JPEG or WebP, at most {SiteSettings.MAX_LOGO_BYTES // 1024} KiB and "
+            f"{SiteSettings.MAX_LOGO_SIDE} px a side (SVG is refused: it can carry script). "
+            "Shown 32 px high beside the name."
+        ),
+    )
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+
+    class Meta:
+        model = SiteSettings
+        fields = ["name", "accent"]
+        help_texts = {
+            "accent": "A colour such as #b3001b. Text is written in it, so it needs a "
+            "contrast of at least 4.5:1 with the white page (WCAG AA); the dark theme gets "
+            "a lighter shade of it.",
+        }
+
+    def clean_accent(self) -> str:
+        # The service says whether the colour is safe; the model field, that it is one.
+        return str(self.cleaned_data["accent"]).strip().lower()
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(ServiceAdmin):
+    """One row: the change page is the whole admin of it (no list to add to or delete)."""
+
+    form = SiteSettingsForm
+    readonly_fields = ["version", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return redirect("admin:blog_sitesettings_change", SiteSettings.SINGLETON)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        # Before the first save there is no row: the form shows the defaults, and saving it
+        # creates the row (through the service, as every write).
+        if object_id == str(SiteSettings.SINGLETON):
+            return selectors.site_settings()
+        return None
+
+    def save_model(self, request: HttpRequest, obj: SiteSettings, form: Any, change: bool) -> None:
+        upload = form.cleaned_data.get("logo_file")
+        try:
+            saved = services.site_settings_update(
+                actor=request.user,
+                name=obj.name,
+                accent=obj.accent,
+                logo=upload.read() if upload else None,
+                remove_logo=bool(form.cleaned_data.get("remove_logo")),
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "logo" in exc.error_dict:
+                exc.error_dict["logo_file"] = exc.error_dict.pop("logo")
+            raise _Refused(exc) from exc
+        _adopt(obj, saved)
 
 
 # --- the audit trail and tokens ---------------------------------------------------------

@@ -5,6 +5,7 @@ the next `seq` of its event, assigned in the writing transaction (see services._
 """
 
 import hashlib
+import re
 import secrets
 import zoneinfo
 from datetime import datetime
@@ -56,6 +57,10 @@ class Event(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     order = models.CharField(max_length=6, choices=Order.choices, default=Order.NEWEST)
+    # The summary box at the top of the reader page: Markdown an editor keeps current,
+    # rendered and sanitised (key_points_html) by the services like an entry's body.
+    key_points = models.TextField(blank=True, max_length=5000)
+    key_points_html = models.TextField(blank=True, editable=False)
     # The seq of the event's latest change; bumped under a row lock by services only.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -186,8 +191,13 @@ class Post(models.Model):
     published_at = models.DateTimeField(default=timezone.now)
     is_key_event = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)
+    # Shown with a "Breaking" label and band; any writer may set it (not a moderation flag).
+    is_breaking = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     images = models.ManyToManyField(Image, through=PostImage, related_name="posts", blank=True)
+    # When a published entry's headline or body was last corrected (readers see "Updated
+    # 10:52 a.m."); set by services.post_update only, never by a pin or a key-event mark.
+    corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
     # NULL, not "", when absent: the unique constraint below must ignore posts without a key.
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, editable=False
@@ -349,6 +359,7 @@ class AuditEntry(models.Model):
         POST_UNPUBLISHED = "post.unpublished", "Entry moved to drafts"
         POST_DELETED = "post.deleted", "Entry deleted"
         IMAGE_UPLOADED = "image.uploaded", "Image uploaded"
+        SITE_SETTINGS_CHANGED = "site.settings_changed", "Site name, logo or colour changed"
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.ForeignKey(
@@ -386,3 +397,54 @@ class AuditEntry(models.Model):
         if not self._state.adding:
             raise ValueError("Audit entries are never changed.")
         super().save(*args, **kwargs)
+
+
+def validate_hex_colour(value: str) -> None:
+    if not HEX_COLOUR.fullmatch(value):
+        raise ValidationError(f"{value!r} is not a colour such as #b3001b (# and six hex digits).")
+
+
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class SiteSettings(models.Model):
+    """The site's name, logo and accent colour, set by an admin without code: one row (pk 1),
+    written by services.site_settings_update only and read through selectors.site_settings.
+
+    In blog rather than an app of its own: it is one small row that the domain's services
+    write and audit like every other write, and the pages of every app read it.
+
+    The logo is kept in the row (a few hundred KiB at most, checked by Pillow) rather than in
+    media storage: every web process can serve it from PostgreSQL with no shared volume,
+    under an address that names its version (reader's /brand/logo/<version>/), cached for a
+    year. `version` grows with every save: pages' ETags and render cache name it.
+    """
+
+    SINGLETON = 1
+    DEFAULT_NAME = "Live blog"
+    DEFAULT_ACCENT = "#b3001b"
+    LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+    MAX_LOGO_BYTES = 256 * 1024
+    MAX_LOGO_SIDE = 2000
+
+    name = models.CharField(max_length=80, default=DEFAULT_NAME)
+    accent = models.CharField(
+        max_length=7, default=DEFAULT_ACCENT, validators=[validate_hex_colour]
+    )
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, editable=False)
+    logo_width = models.PositiveIntegerField(default=0, editable=False)
+    logo_height = models.PositiveIntegerField(default=0, editable=False)
+    version = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_logo(self) -> bool:
+        return bool(self.logo_type)

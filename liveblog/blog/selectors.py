@@ -2,17 +2,22 @@
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
+from django.core.cache import caches
 from django.db.models import Prefetch, Q, QuerySet
 
 from liveblog.blog import permissions
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, PostImage
+from liveblog.blog.branding import Brand
+from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, PostImage, SiteSettings
 from liveblog.blog.permissions import User
+
+logger = logging.getLogger(__name__)
 
 
 class BadCursor(ValueError):
@@ -216,3 +221,44 @@ def token_of(user: User, token_id: int) -> ApiToken | None:
     if not user.is_authenticated:
         return None
     return ApiToken.objects.select_related("user").filter(user_id=user.pk, pk=token_id).first()
+
+
+BRAND_CACHE_KEY = "site-brand"
+# A process without a shared cache (make run's locmem) sees another process's change within
+# this long; with Redis the service's on-commit delete makes it immediate everywhere.
+BRAND_CACHE_SECONDS = 60
+
+
+def site_brand() -> Brand:
+    """The site's name, accent and logo facts, read on every page: from the cache (no query)
+    when it has them. A cache that does not answer costs one small query."""
+    cache = caches["default"]
+    try:
+        brand = cache.get(BRAND_CACHE_KEY)
+    except Exception:
+        brand = None
+    if isinstance(brand, Brand):
+        return brand
+    row = SiteSettings.objects.defer("logo").filter(pk=SiteSettings.SINGLETON).first()
+    brand = Brand.of(row or SiteSettings())
+    try:
+        cache.set(BRAND_CACHE_KEY, brand, BRAND_CACHE_SECONDS)
+    except Exception:
+        logger.warning("brand cache unavailable", exc_info=True)
+    return brand
+
+
+def site_logo(version: int) -> SiteSettings | None:
+    """The settings row with its logo, when `version` is the current one and it has a logo."""
+    return (
+        SiteSettings.objects.filter(pk=SiteSettings.SINGLETON, version=version)
+        .exclude(logo_type="")
+        .first()
+    )
+
+
+def site_settings() -> SiteSettings:
+    """The row for the admin to edit (not saved: services.site_settings_update saves)."""
+    return SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).first() or SiteSettings(
+        pk=SiteSettings.SINGLETON
+    )

@@ -8,19 +8,21 @@ Each write is also recorded in the audit log (audit.record: who, what, from whic
 in the same transaction, so a write that rolls back leaves no entry.
 """
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User as UserModel
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from liveblog.blog import audit, images, permissions
+from liveblog.blog import audit, branding, images, permissions, selectors
 from liveblog.blog.models import (
     ApiToken,
     AuditEntry,
@@ -30,6 +32,7 @@ from liveblog.blog.models import (
     Membership,
     Post,
     PostImage,
+    SiteSettings,
     max_length,
     validate_timezone,
 )
@@ -38,6 +41,8 @@ from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
 from liveblog.blog.text import clean_text
 from liveblog.live import protocol, publish
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(ValidationError):
@@ -58,7 +63,7 @@ def _person(user: User) -> UserModel:
 
 # The free-text fields of events and posts: cleaned of control characters on the way in,
 # whichever way they come (API, editor, admin), so no output ever has to cope with them.
-TEXT_FIELDS = ("title", "summary", "headline", "body")
+TEXT_FIELDS = ("title", "summary", "key_points", "headline", "body")
 
 
 def _cleaned(changes: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -150,7 +155,16 @@ def _retell(changes: QuerySet[Change], now: dict[str, Any]) -> list[dict[str, An
 
 # What an event's editors may change (SPEC §4 "change event status/details"). The slug is
 # not among them: event_update takes it from admins only.
-EVENT_FIELDS = ("title", "summary", "status", "timezone", "order", "starts_at", "ends_at")
+EVENT_FIELDS = (
+    "title",
+    "summary",
+    "key_points",
+    "status",
+    "timezone",
+    "order",
+    "starts_at",
+    "ends_at",
+)
 
 
 def _unique_slug(title: str) -> str:
@@ -175,6 +189,11 @@ def event_slug_validate(*, slug: str, event: Event | None = None) -> None:
         taken = taken.exclude(pk=event.pk)
     if taken.exists():
         raise Conflict({"slug": [f"The slug {slug!r} is already in use."]})
+
+
+def _key_points_html(source: str) -> str:
+    """The summary box, rendered and sanitised as entries are (one path, one sanitiser)."""
+    return markdown_to_html(source) if source.strip() else ""
 
 
 def _clean_event(event: Event) -> None:
@@ -202,6 +221,7 @@ def event_create(
     title: str,
     slug: str | None = None,
     summary: str = "",
+    key_points: str = "",
     timezone_name: str = "UTC",
     order: str = Event.Order.NEWEST,
     status: str = Event.Status.SCHEDULED,
@@ -213,13 +233,15 @@ def event_create(
     keeps that role if they later stop being staff."""
     if not permissions.can_create_event(actor):
         raise PermissionDenied("Only admins can create events.")
-    title, summary = clean_text(title), clean_text(summary)
+    title, summary, key_points = clean_text(title), clean_text(summary), clean_text(key_points)
     if slug:
         event_slug_validate(slug=slug)
     event = Event(
         title=title,
         slug=slug or _unique_slug(title),
         summary=summary,
+        key_points=key_points,
+        key_points_html=_key_points_html(key_points),
         timezone=timezone_name,
         order=order,
         status=status,
@@ -278,6 +300,8 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(event, name, value)
     now = timezone.now()
+    if "key_points" in changes:
+        event.key_points_html = _key_points_html(event.key_points)
     if changes.get("status") == Event.Status.LIVE and not event.starts_at:
         event.starts_at = now
     if changes.get("status") == Event.Status.ENDED and not event.ends_at:
@@ -414,6 +438,7 @@ def post_publish(
     published_at: datetime | None = None,
     is_key_event: bool = False,
     is_pinned: bool = False,
+    is_breaking: bool = False,
     status: str = Post.Status.PUBLISHED,
     idempotency_key: str | None = None,
     images: Sequence[int] = (),
@@ -436,6 +461,7 @@ def post_publish(
         published_at=published_at or timezone.now(),
         is_key_event=is_key_event,
         is_pinned=is_pinned,
+        is_breaking=is_breaking,
         status=status,
         idempotency_key=idempotency_key or None,
     )
@@ -471,9 +497,12 @@ POST_FIELDS = (
     "published_at",
     "is_key_event",
     "is_pinned",
+    "is_breaking",
     "status",
     "images",
 )
+# A change of these in a public entry is a correction readers are told of ("Updated …").
+CORRECTED_FIELDS = ("headline", "body", "images")
 
 
 @transaction.atomic
@@ -510,6 +539,9 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
         body=post.body, headline=post.headline, status=post.status, published_at=post.published_at
     )
     post.body_html = markdown_to_html(post.body)
+    images_now = before["images"] if chosen is None else [image.pk for image in chosen]
+    if was_public and post.is_public and _corrects(before, post, images_now):
+        post.corrected_at = timezone.now()
     post.save()
     if chosen is not None and [image.pk for image in chosen] != before["images"]:
         post.placements.all().delete()
@@ -524,6 +556,12 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     elif was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
     return post
+
+
+def _corrects(before: Mapping[str, Any], post: Post, images: list[int]) -> bool:
+    now = {name: getattr(post, name) for name in CORRECTED_FIELDS if name != "images"}
+    now["images"] = images
+    return any(before[name] != now[name] for name in CORRECTED_FIELDS)
 
 
 def _audit_update(*, actor: User, post: Post, before: Mapping[str, Any]) -> None:
@@ -769,3 +807,66 @@ __all__ = [
     "token_use",
     "validate_timezone",
 ]
+
+
+# --- the site's brand -------------------------------------------------------------------
+
+
+@transaction.atomic
+def site_settings_update(
+    *,
+    actor: User,
+    name: str | None = None,
+    accent: str | None = None,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+) -> SiteSettings:
+    """Change the site's name, accent colour or logo (admins only). Refuses an accent in
+    which text fails WCAG AA on the light theme, and a logo Pillow does not accept (SVG
+    included). Every save moves `version`, which every page's ETag and render cache name,
+    so no cached page shows the old brand."""
+    if not permissions.is_admin(actor):
+        raise PermissionDenied("Only admins can change the site's name, logo and colour.")
+    row, _ = SiteSettings.objects.select_for_update().get_or_create(pk=SiteSettings.SINGLETON)
+    before = {"name": row.name, "accent": row.accent, "logo": row.logo_type}
+    if name is not None:
+        row.name = clean_text(name).strip()
+    if accent is not None:
+        row.accent = accent.strip().lower()
+    errors: dict[str, list[str]] = {}
+    try:
+        row.full_clean(exclude=["logo"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if "accent" not in errors and (problem := branding.accent_problem(row.accent)):
+        errors["accent"] = [problem]
+    if logo is not None:
+        try:
+            checked = branding.logo_checked(logo)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        else:
+            row.logo, row.logo_type = checked.content, checked.content_type
+            row.logo_width, row.logo_height = checked.width, checked.height
+    elif remove_logo:
+        row.logo, row.logo_type, row.logo_width, row.logo_height = b"", "", 0, 0
+    if errors:
+        raise ValidationError(errors)
+    row.version += 1
+    row.save()
+    after = {"name": row.name, "accent": row.accent, "logo": row.logo_type}
+    audit.record(
+        action=Action.SITE_SETTINGS_CHANGED,
+        actor=actor,
+        detail={"fields": [k for k in before if before[k] != after[k]], "version": row.version},
+    )
+    transaction.on_commit(_forget_brand)
+    return row
+
+
+def _forget_brand() -> None:
+    try:
+        caches["default"].delete(selectors.BRAND_CACHE_KEY)
+    except Exception:
+        logger.warning("brand cache unavailable: pages show the old brand for at most %s s",
+                       selectors.BRAND_CACHE_SECONDS, exc_info=True)  # fmt: skip

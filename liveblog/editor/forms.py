@@ -69,6 +69,9 @@ class PostForm(forms.Form):
     )
     is_key_event = forms.BooleanField(required=False, label="Key event")
     is_pinned = forms.BooleanField(required=False, label="Pin to the top")
+    is_breaking = forms.BooleanField(
+        required=False, label="Breaking", help_text="Shown with a strong “Breaking” label."
+    )
     # One per rendered form: a double-clicked "Publish" creates one entry, not two.
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -84,6 +87,7 @@ class PostForm(forms.Form):
                     "published_at": post.published_at,
                     "is_key_event": post.is_key_event,
                     "is_pinned": post.is_pinned,
+                    "is_breaking": post.is_breaking,
                 },
             )
         else:
@@ -122,7 +126,7 @@ class PostForm(forms.Form):
         """The fields that differ from the stored post, as `post_update` takes them."""
         data = self.cleaned_data
         changes: dict[str, Any] = {}
-        for name in ("headline", "body"):
+        for name in ("headline", "body", "is_breaking"):
             if data[name] != getattr(post, name):
                 changes[name] = data[name]
         when = data.get("published_at")
@@ -147,6 +151,13 @@ class EventSettingsForm(forms.Form):
         max_length=max_length(Event, "summary"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The lede shown under the title.",
+    )
+    key_points = forms.CharField(
+        label="Key points",
+        required=False,
+        max_length=max_length(Event, "key_points"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="The summary box at the top of the page. Markdown: - one point per line.",
     )
     status = forms.ChoiceField(choices=Event.Status.choices)
     timezone = forms.ChoiceField(label="Time zone", help_text="Entry times are shown in this zone.")

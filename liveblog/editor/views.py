@@ -196,6 +196,7 @@ def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) ->
             published_at=data.get("published_at"),
             is_key_event=bool(data["is_key_event"]),
             is_pinned=bool(data["is_pinned"]),
+            is_breaking=bool(data["is_breaking"]),
             status=status,
             idempotency_key=f"editor-{request.user.pk}-{token}" if token else None,
         )

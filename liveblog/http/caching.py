@@ -26,6 +26,7 @@ from django.utils.translation import get_language
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition
 
+from liveblog.blog import selectors
 from liveblog.blog.models import Change, Event
 
 logger = logging.getLogger(__name__)
@@ -88,13 +89,26 @@ def _safe(request: HttpRequest) -> bool:
 
 
 def event_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
+    """The tag of the event's API resource: the event's state."""
+    event = event_for(request, slug) if _safe(request) else None
+    if event is None:
+        return None
+    return _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+
+
+def page_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
+    """The tag of an event's page: the event's state and the site's brand (name, logo and
+    accent are on every page: an admin's change must reach no reader as a cached copy)."""
     event = event_for(request, slug) if _safe(request) else None
     if event is None:
         return None
     # Asked by the conditional check and again by the render cache: computed once.
     memo: dict[str, str] = request.__dict__.setdefault("_liveblog_etags", {})
     if slug not in memo:
-        memo[slug] = _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
+        brand = selectors.site_brand().version
+        memo[slug] = _etag(
+            request, event.pk, event.last_seq, event.updated_at.isoformat(), f"brand{brand}"
+        )
     request.__dict__[_PAGE_TAG_ATTR] = memo[slug]
     return memo[slug]
 
@@ -112,6 +126,14 @@ def page_tag(request: HttpRequest) -> str | None:
 def event_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
     event = event_for(request, slug) if _safe(request) else None
     return changed_at(event) if event is not None else None
+
+
+def page_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> datetime | None:
+    """As the API resource's, moved on by a change of the site's brand too: a cache that
+    revalidates by date alone must not keep a page of the old brand."""
+    changed = event_last_modified(request, slug)
+    brand = selectors.site_brand().updated_at
+    return max(changed, brand) if changed and brand else changed
 
 
 def _events_list_state(request: HttpRequest) -> dict[str, Any]:
@@ -150,7 +172,7 @@ def public_page(view: View) -> View:
     """ETag and Last-Modified from the event's state, answered with 304 when unchanged, a
     Cache-Control that lets a CDN share the page for a few seconds, and gzip (the pages hold
     no secret for a compression side channel to reveal)."""
-    conditional = condition(etag_func=event_etag, last_modified_func=event_last_modified)(view)
+    conditional = condition(etag_func=page_etag, last_modified_func=page_last_modified)(view)
     conditional = gzip_page(conditional)
 
     @wraps(view)
@@ -181,7 +203,7 @@ def rendered_once(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, **kwargs: Any) -> Any:
-        tag = event_etag(request, slug)
+        tag = page_etag(request, slug)
         if tag is None:
             return view(request, slug, **kwargs)
         key = "page:" + tag

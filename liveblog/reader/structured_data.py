@@ -10,13 +10,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from liveblog.blog import selectors
 from liveblog.blog.models import Event, Post
 from liveblog.blog.payloads import author_payload
 from liveblog.reader import summaries
@@ -25,7 +25,8 @@ HEADLINE_MAX = 110  # what search engines show of a headline
 
 
 def site_name() -> str:
-    return str(getattr(settings, "LIVEBLOG_SITE_NAME", "Live blog"))
+    """The name an admin gave the site (models.SiteSettings)."""
+    return selectors.site_brand().name
 
 
 def script_json(data: dict[str, Any]) -> SafeString:

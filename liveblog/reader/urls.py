@@ -18,6 +18,8 @@ urlpatterns = [
     ),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("oembed/", views.oembed, name="oembed"),
+    path("brand/<int:version>.css", views.brand_css, name="brand_css"),
+    path("brand/logo/<int:version>.<str:extension>", views.site_logo, name="logo"),
     path("events/<slug:slug>/", views.event_page, name="event"),
     path("events/<slug:slug>/entries/", views.entries_fragment, name="entries"),
     path("events/<slug:slug>/posts/<int:post_id>/", views.post_page, name="post"),

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -216,6 +217,35 @@ def oembed(request: HttpRequest) -> HttpResponse:
             "cache_age": 300,
         }
     )
+
+
+@require_safe
+@cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+def site_logo(request: HttpRequest, version: int, extension: str) -> HttpResponse:
+    """The admin's logo, under an address that names its version: cached for a year, and a
+    new logo is a new address (pages name it, and their ETags the version)."""
+    row = selectors.site_logo(version) if version <= MAX_BIGINT else None
+    if row is None or row.logo_type.rpartition("/")[2] != extension:
+        raise Http404(_("There is no such logo."))
+    response = HttpResponse(bytes(row.logo), content_type=row.logo_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
+def brand_css(request: HttpRequest, version: int) -> HttpResponse:
+    """The admin's accent as CSS custom properties: a stylesheet of its own, since the CSP
+    allows no inline style (style-src 'self'). Under an address that names the brand's
+    version, cached for a year; an older version's address answers the current colours,
+    briefly cached (a page a shared cache still holds asks for it)."""
+    brand = selectors.site_brand()
+    css = render_to_string("reader/brand.css", {"brand": brand})
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    if version == brand.version:
+        patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    else:
+        patch_cache_control(response, public=True, max_age=60)
+    return response
 
 
 @require_safe

@@ -35,6 +35,7 @@ export class LiveStream {
     // Latest version of entries changed while not on the page (null: removed), so that a
     // "load older" page fetched around the change cannot bring back a stale copy.
     this.offPage = new Map();
+    this.dayLabels = new Map();
   }
 
   start() {
@@ -172,6 +173,7 @@ export class LiveStream {
     if (message.type === "post.deleted") this.remove(message.post.id);
     else if (message.type === "post.created" || message.type === "post.updated") this.place(message);
     else if (message.type === "event.updated") this.updateEvent(message);
+    this.updateDateLines();
     this.onChange(message);
     // Page scripts (relative times, share buttons…) follow along without touching this one.
     this.root.dispatchEvent(new CustomEvent("live:change", { detail: message, bubbles: true }));
@@ -254,6 +256,7 @@ export class LiveStream {
     const entries = this.held;
     this.held = [];
     for (const entry of entries) this.insertInOrder(entry, false);
+    this.updateDateLines();
     this.updateHeldButton();
     if (scroll) {
       const first = this.stream.querySelector(":scope > .entry");
@@ -316,9 +319,77 @@ export class LiveStream {
     if (this.offPage.size > 500) this.offPage.delete(this.offPage.keys().next().value);
   }
 
+  // The header's fragment carries the key-points box; where the page shows the box apart
+  // (the reader page's aside), it goes there, and an emptied box leaves.
   updateEvent(message) {
-    const header = this.root.ownerDocument.querySelector("[data-event-header]");
-    if (header && message.html) header.innerHTML = message.html;
+    const doc = this.root.ownerDocument;
+    const header = doc.querySelector("[data-event-header]");
+    if (!header || !message.html) return;
+    const template = doc.createElement("template");
+    template.innerHTML = message.html;
+    const slot = doc.querySelector("[data-key-points-slot]");
+    if (slot) {
+      const box = template.content.querySelector("[data-key-points]");
+      if (box) slot.replaceChildren(box);
+      else slot.replaceChildren();
+    }
+    header.replaceChildren(template.content);
+  }
+
+  // --- date lines: one before the first entry of each day, in stream order -------------
+
+  // An entry's day in the event's zone: its <time datetime> is written with that zone's
+  // offset, so the date is its first ten characters.
+  entryDay(entry) {
+    return entry.querySelector(".entry__time time[datetime]")?.getAttribute("datetime").slice(0, 10);
+  }
+
+  // The server writes "Tuesday 1 December" (Django's "l j F"); a day it wrote no line for
+  // gets the same words from Intl, in the page's language.
+  dayLabel(day) {
+    if (this.dayLabels.has(day)) return this.dayLabels.get(day);
+    const [y, m, d] = day.split("-").map(Number);
+    const lang = this.root.ownerDocument.documentElement.lang || undefined;
+    const parts = new Intl.DateTimeFormat(lang, {
+      weekday: "long", day: "numeric", month: "long", timeZone: "UTC",
+    }).formatToParts(new Date(Date.UTC(y, m - 1, d)));
+    const part = (type) => parts.find((p) => p.type === type)?.value || "";
+    const label = `${part("weekday")} ${part("day")} ${part("month")}`;
+    this.dayLabels.set(day, label);
+    return label;
+  }
+
+  // Cheap: one pass over the entries, touching only the lines that are missing or wrong
+  // (a stream without data-date-lines, the editor's, has none).
+  updateDateLines() {
+    if (!this.stream || !("dateLines" in this.stream.dataset)) return;
+    const lines = [...this.stream.querySelectorAll(":scope > .date-line")];
+    for (const line of lines) this.dayLabels.set(line.dataset.day, line.textContent);
+    const keep = new Set();
+    let previous = null;
+    for (const entry of this.stream.querySelectorAll(":scope > .entry")) {
+      const day = this.entryDay(entry);
+      if (!day || day === previous) continue;
+      previous = day;
+      let line = entry.previousElementSibling;
+      if (!line?.classList.contains("date-line") || line.dataset.day !== day) {
+        line = this.dateLine(day);
+        entry.before(line);
+      }
+      keep.add(line);
+    }
+    for (const line of lines) if (!keep.has(line)) line.remove();
+  }
+
+  dateLine(day) {
+    const line = this.root.ownerDocument.createElement("p");
+    line.className = "date-line";
+    line.dataset.day = day;
+    const time = this.root.ownerDocument.createElement("time");
+    time.dateTime = day;
+    time.textContent = this.dayLabel(day);
+    line.append(time);
+    return line;
   }
 
   async loadOlder(event) {
@@ -332,6 +403,10 @@ export class LiveStream {
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (!response.ok) throw new Error(`entries: HTTP ${response.status}`);
       const page = this.fragment(await response.text());
+      // The server's words for the days of this page (updateDateLines places the lines).
+      for (const line of page.querySelectorAll(".date-line")) {
+        this.dayLabels.set(line.dataset.day, line.textContent);
+      }
       for (let entry of [...page.querySelectorAll(".entry")]) {
         if (this.offPage.has(entry.id)) entry = this.offPage.get(entry.id);
         if (entry && !document.getElementById(entry.id)) {
@@ -340,6 +415,7 @@ export class LiveStream {
           added.push(entry);
         }
       }
+      this.updateDateLines();
       this.root.dispatchEvent(new CustomEvent("live:older", { detail: added, bubbles: true }));
       if (page.dataset.next) {
         link.href = `?order=${this.order}&after=${page.dataset.next}`;

@@ -177,6 +177,17 @@ async function reveal() {
   if (entry) highlight(entry);
 }
 
+// The key events fold on phones (closed as the server sends them, so nothing moves while a
+// phone loads); beside the stream there is room, and they open (no shift: nothing in the
+// aside's column is below them).
+const keyEvents = document.querySelector("details[data-key-events-box]");
+const wide = matchMedia("(min-width: 64rem)");
+function unfoldKeyEvents() {
+  if (keyEvents && wide.matches) keyEvents.open = true;
+}
+unfoldKeyEvents();
+wide.addEventListener("change", unfoldKeyEvents);
+
 if (root) {
   new LiveStream(root, { decorate }).start();
 } else {

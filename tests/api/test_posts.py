@@ -42,7 +42,8 @@ def test_reporter_publishes_a_post_with_location(event, reporter, api_for):
     assert body["url"] == f"/events/{event.slug}/posts/{post.pk}/"
     assert set(body) == {
         "id", "event", "headline", "body", "body_html", "author", "published_at",
-        "updated_at", "is_key_event", "is_pinned", "status", "images", "url",
+        "updated_at", "is_key_event", "is_pinned", "is_breaking", "corrected_at", "status",
+        "images", "url",
     }  # fmt: skip
     assert response["Location"] == f"http://testserver{url(event.slug, 'posts', post.pk)}"
     assert Change.objects.filter(event=event, kind="post.created").count() == 1

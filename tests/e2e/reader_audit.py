@@ -52,6 +52,12 @@ KEY_EVENTS = [
     "Student protest outside, peaceful",
 ]
 
+KEY_POINTS = (
+    "- The chair opened the conference with a minute of silence for the flood victims\n"
+    "- A **40-million-euro** research fund, shared by the member universities\n"
+    "- A peaceful student protest outside the main hall"
+)
+
 
 def seed(count: int) -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog.settings")
@@ -93,7 +99,14 @@ def seed(count: int) -> str:
             published_at=now - timedelta(minutes=4 * (count - i) - 3),
             is_key_event=key,
             is_pinned=i == count - 20,
+            is_breaking=i == count - 3,
         )
+    # The reader page's summary box and an "Updated" mark (a corrected entry).
+    services.event_update(actor=authors[0], event=event, changes={"key_points": KEY_POINTS})
+    latest = event.posts.order_by("-published_at").first()
+    services.post_update(
+        actor=latest.author, post=latest, changes={"body": latest.body + " (Corrected.)"}
+    )
     return event.get_absolute_url()
 
 

@@ -63,3 +63,28 @@ def event_datetime(value: datetime | None, event: Event) -> str:
     if value is None:
         return ""
     return local_format(value, event.tz, "N j, Y, P")
+
+
+@register.filter
+def event_day(value: datetime | None, event: Event) -> str:
+    """The day in the event's zone, '2026-12-01': the key of a date line."""
+    if value is None:
+        return ""
+    return local_time(value, event.tz).date().isoformat()
+
+
+@register.filter
+def event_day_label(value: datetime | None, event: Event) -> str:
+    """'Tuesday 1 December' in the event's zone: a date line's text (live.js builds the same
+    words for a day it has no line for)."""
+    if value is None:
+        return ""
+    return local_format(value, event.tz, "l j F")
+
+
+@register.filter
+def event_full_date(value: datetime | None, event: Event) -> str:
+    """'Tuesday 1 December 2026' in the event's zone: a permalink's date."""
+    if value is None:
+        return ""
+    return local_format(value, event.tz, "l j F Y")

@@ -1,9 +1,11 @@
 """Template filters of the reader pages."""
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from liveblog.blog.models import Post
+from liveblog.blog.templatetags.liveblog_tags import event_day, event_day_label
 from liveblog.reader import fragments, summaries
 
 register = template.Library()
@@ -21,3 +23,30 @@ def entries(posts: "Post | list[Post] | None") -> SafeString:
         return mark_safe("")
     listed = [posts] if isinstance(posts, Post) else list(posts)
     return mark_safe("\n".join(fragments.rendered(listed)))  # noqa: S308 - rendered templates
+
+
+def date_line(post: Post) -> SafeString:
+    day = event_day(post.published_at, post.event)
+    return format_html(
+        '<p class="date-line" data-day="{}"><time datetime="{}">{}</time></p>',
+        day,
+        day,
+        event_day_label(post.published_at, post.event),
+    )
+
+
+@register.simple_tag
+def stream_entries(posts: "list[Post]") -> SafeString:
+    """`{% stream_entries page.posts %}`: the entries with a date line before the first
+    entry of each day (in the event's zone, in stream order). live.js keeps them right as
+    entries arrive, and for pages "load older" appends."""
+    listed = list(posts)
+    html: list[str] = []
+    previous = None
+    for post, fragment in zip(listed, fragments.rendered(listed), strict=True):
+        day = event_day(post.published_at, post.event)
+        if day != previous:
+            html.append(date_line(post))
+            previous = day
+        html.append(fragment)
+    return mark_safe("\n".join(html))  # noqa: S308 - rendered templates and format_html

@@ -1,0 +1,13 @@
+"""What every page's base template shows of the site: its brand (name, logo, accent)."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from liveblog.blog import selectors
+
+
+def brand(request: HttpRequest) -> dict[str, Any]:
+    # Lazy: a template that never names it (the API's error pages) costs no cache read.
+    return {"brand": SimpleLazyObject(selectors.site_brand)}
