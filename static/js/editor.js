@@ -310,7 +310,8 @@ function clearForm(form, token) {
 }
 
 async function send(form, submitter) {
-  const response = await fetch(form.action, {
+  // getAttribute: the buttons named "action" shadow form.action (forms override built-ins).
+  const response = await fetch(form.getAttribute("action"), {
     method: "POST",
     body: new FormData(form, submitter),
     credentials: "same-origin",
