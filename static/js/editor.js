@@ -330,7 +330,10 @@ async function send(form, submitter) {
 // entry appears in the list through the live socket, as it does for every other writer.
 function submitInPlace(form, state) {
   const body = form.querySelector("[data-body]");
+  const status = form.querySelector("[data-form-status]");
   let busy = false;
+  // "Published." is about the entry just sent: typing the next one makes it old news.
+  body?.addEventListener("input", () => { if (status) status.textContent = ""; });
   form.addEventListener("submit", async (event) => {
     const submitter = event.submitter;
     if (submitter?.value === "preview") return;

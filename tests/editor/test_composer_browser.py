@@ -230,6 +230,28 @@ def test_an_error_shows_beside_the_field_and_loses_nothing(browser, server, news
     composer.page.context.close()
 
 
+def test_without_javascript_the_form_posts_and_redirects(browser, server, newsroom):
+    event, reporter = newsroom
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, server.url, reporter.username)
+    page.goto(f"{server.url}/editor/events/{event.slug}/")
+    assert page.get_by_role("toolbar").count() == 0  # hidden: its buttons need the script
+    assert page.locator("[data-stream] .entry__body").first.evaluate(
+        "el => el.scrollHeight <= el.clientHeight + 1"
+    )  # no clamp without the Expand button
+
+    body_of(page).fill("Posted by the browser itself.")
+    page.get_by_label("Time").fill("2025-03-01 10:30")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publish").click()
+
+    assert page.get_by_text("Published.").is_visible()
+    post = Post.objects.get(body="Posted by the browser itself.")
+    assert post.published_at.isoformat() == "2025-03-01T02:30:00+00:00"
+    context.close()
+
+
 def test_published_list_is_compact_with_an_expand_toggle(browser, server, newsroom):
     event, reporter = newsroom
     composer = open_composer(browser, server, event, reporter)
