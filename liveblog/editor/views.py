@@ -1,8 +1,10 @@
 """The reporters' and editors' interface (SPEC §4, §5).
 
 Views parse the form, call one service and redirect (PRG), or re-render the form with the
-service's errors next to its fields. The services check permissions again and are the
-authority; the checks here only decide what to show and answer early with 403.
+service's errors next to its fields. The composer's script asks the same view for JSON
+(`wants_json`) and publishes without a reload; without JavaScript the form posts as ever.
+The services check permissions again and are the authority; the checks here only decide
+what to show and answer early with 403.
 """
 
 from collections.abc import Callable
