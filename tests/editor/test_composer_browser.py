@@ -145,6 +145,21 @@ def test_toolbar_shortcuts_and_paste_write_markdown(browser, server, newsroom):
     paste(page, {"text/html": '<p>See <a href="https://example.org/p">the plan</a></p>',
                  "text/plain": "See the plan"})  # fmt: skip
     assert body.input_value() == "See [the plan](https://example.org/p)"
+    body.fill("")
+    # As a spreadsheet or a page puts a table on the clipboard: <meta charset> first.
+    cells = "<tr><th>Session</th><th>Room</th></tr><tr><td>Keynote</td><td>Hall</td></tr>"
+    table = f'<meta charset="utf-8"><table>{cells}</table>'
+    paste(page, {"text/html": table, "text/plain": "Session\tRoom\nKeynote\tHall"})
+    assert body.input_value().strip().splitlines() == [
+        "Session | Room",
+        "-- | --",
+        "Keynote | Hall",
+    ]
+
+    body.fill("Results")
+    body.press("Control+a")
+    toolbar.get_by_role("button", name="Heading").click()
+    assert body.input_value() == "### Results"
     assert composer.violations() == []
     composer.page.context.close()
 
