@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from liveblog.blog import services
 from liveblog.blog.models import Membership, Post
-from tests.browser import off_the_browser_loop
+from tests.browser import ARTIFACTS, off_the_browser_loop
 from tests.e2e.test_csp import Watched
 from tests.e2e.test_live_loop import PASSWORD, log_in, wait_for
 from tests.e2e.test_reader_a11y import AXE, audit
@@ -295,18 +295,21 @@ def test_published_list_is_compact_with_an_expand_toggle(browser, server, newsro
     composer.page.context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 375])
-def test_axe_finds_no_violation_on_the_composer(browser, server, newsroom, width):
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (375, "light"), (375, "dark")])
+def test_axe_finds_no_violation_on_the_composer(browser, server, newsroom, width, scheme):
     if not AXE.exists():
         pytest.skip(f"{AXE} is missing: `make test` installs it (npm ci)")
     event, reporter = newsroom
-    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 800})
+    context = browser.new_context(
+        bypass_csp=True, color_scheme=scheme, viewport={"width": width, "height": 800}
+    )
     page = context.new_page()
     log_in(page, server.url, reporter.username)
     page.goto(f"{server.url}/editor/events/{event.slug}/")
     page.wait_for_selector("[data-live][data-connected=true]")
     page.get_by_text("Embed on another site").click()
 
+    page.screenshot(path=str(ARTIFACTS / f"composer-axe-{width}-{scheme}.png"))
     assert audit(page, AXE) == []
     overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
     assert overflow <= 0, f"the composer scrolls sideways by {overflow}px at {width}px"
