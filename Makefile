@@ -15,7 +15,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format check-services chromium java deploy-tools bench clean messages lighthouse
+.PHONY: run test lint format check-services chromium java deploy-tools bench clean messages lighthouse vendor
 
 # `make run` installs what running needs (the project's dependencies); the test and lint
 # tools (the `dev` extra) come only with the targets that use them. Both install with uv (from
@@ -100,6 +100,18 @@ $(NODE_STAMP): package.json package-lock.json
 		fi; }
 	npm ci --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
+
+# The editor's browser components (GitHub's markdown-toolbar-element and paste-markdown,
+# pinned in package-lock.json): the files package.json lists under "vendor" are copied into
+# static/vendor/<name>/ and committed, so that `make run` and production need no npm. After
+# an upgrade (npm install --save-exact), run this and commit: tests/editor/test_vendor.py
+# fails while the committed copies differ from the pinned package's.
+vendor: $(NODE_STAMP)
+	@node -p 'Object.entries(require("./package.json").vendor).flatMap(([p, fs]) => fs.map((f) => p + " " + f)).join("\n")' | \
+	while read -r package file; do \
+		dest=static/vendor/$${package#*/}; mkdir -p $$dest; \
+		cp node_modules/$$package/$$file $$dest/ && echo "$$dest/$$(basename $$file)"; \
+	done
 
 test: $(STAMP) lint check-services chromium java deploy-tools $(NODE_STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \

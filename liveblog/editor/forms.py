@@ -2,7 +2,7 @@
 
 import uuid
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, time
 from functools import cache
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from liveblog.blog import selectors
+from liveblog.blog import selectors, services
 from liveblog.blog.models import ApiToken, Event, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
@@ -28,22 +28,58 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, messages)
 
 
-class EventTimeField(forms.DateTimeField):
-    """A `datetime-local` input read and shown in the event's zone, not the server's.
+# What a reporter types for a time of today: "10:30", "22:30", "10:30 pm", "10:30pm".
+TIME_OF_DAY_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p", "%I%p")
+SHOWN_FORMAT = "%Y-%m-%d %H:%M"
 
-    Django converts naive input with the *current* zone; overriding it around parsing and
-    display keeps "10:30" meaning 10:30 where the event happens.
+
+def _time_of_day(value: str) -> time | None:
+    # "p.m."/"a.m." (Django's own `P` style, the one the pages show) read as strptime's %p.
+    text = value.strip().lower().replace(".", "").replace("am", " AM").replace("pm", " PM")
+    text = " ".join(text.split())
+    for fmt in TIME_OF_DAY_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+class EventTimeField(forms.DateTimeField):
+    """A time read and shown in the event's zone, not the server's; a time alone is today's.
+
+    A text input, not `datetime-local`: Chromium's datetime-local sends "" until the date is
+    filled in too, so a reporter typing only 10:30 published "now" without a word. Django
+    converts naive input with the *current* zone; overriding it around parsing and display
+    keeps "10:30" meaning 10:30 where the event happens.
     """
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    widget = forms.DateTimeInput(
+        attrs={"autocomplete": "off", "spellcheck": "false", "data-time": ""},
+        format=SHOWN_FORMAT,
+    )
+    default_error_messages = {
+        "invalid": "Type a time such as 10:30 or 10:30 pm, or a date and time (2025-03-01 10:30).",
+        "future": "Scheduling is not available yet: choose a time up to now.",
+    }
 
     def __init__(self, *, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
         self.tz = tz
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> datetime | None:
+        if isinstance(value, str) and (when := _time_of_day(value)) is not None:
+            today = timezone.localdate(timezone=self.tz)
+            value = f"{today.isoformat()} {when.isoformat()}"
         with timezone.override(self.tz):
             return super().to_python(value)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        # The service refuses it too (services.FUTURE_TOLERANCE, the one limit); said here,
+        # beside the field, before anything is sent.
+        if value and value > timezone.now() + services.FUTURE_TOLERANCE:
+            raise ValidationError(self.error_messages["future"], code="future")
 
     def prepare_value(self, value: Any) -> Any:
         with timezone.override(self.tz):
@@ -91,18 +127,25 @@ class PostForm(forms.Form):
                 },
             )
         else:
-            kwargs.setdefault("initial", {"token": uuid.uuid4().hex})
+            kwargs.setdefault("initial", {"token": self.new_token()})
         super().__init__(*args, **kwargs)
         self.moderator = moderator
         self.fields["published_at"] = EventTimeField(
             tz=event.tz,
             required=False,
             label=f"Time ({event.timezone})",
-            help_text="Leave empty for now. Set it to backdate an entry, e.g. to 10:30.",
+            help_text=(
+                "Leave empty for now. To backdate, type a time of today (10:30, 10:30 pm)"
+                " or a date and time (2025-03-01 10:30)."
+            ),
         )
         if not moderator:
             for name in MODERATION_FIELDS:
                 self.fields[name].disabled = True
+
+    @staticmethod
+    def new_token() -> str:
+        return uuid.uuid4().hex
 
     def clean_body(self) -> str:
         # Browsers send textarea lines with CRLF; store what the API stores.

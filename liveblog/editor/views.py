@@ -1,8 +1,10 @@
 """The reporters' and editors' interface (SPEC §4, §5).
 
 Views parse the form, call one service and redirect (PRG), or re-render the form with the
-service's errors next to its fields. The services check permissions again and are the
-authority; the checks here only decide what to show and answer early with 403.
+service's errors next to its fields. The composer's script asks the same view for JSON
+(`wants_json`) and publishes without a reload; without JavaScript the form posts as ever.
+The services check permissions again and are the authority; the checks here only decide
+what to show and answer early with 403.
 """
 
 from collections.abc import Callable
@@ -12,9 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
@@ -38,16 +41,25 @@ View = Callable[..., HttpResponse]
 ACTIONS = {"publish": Post.Status.PUBLISHED, "draft": Post.Status.DRAFT}
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """The composer's script asks with `Accept: application/json`; a browser's own form post
+    prefers HTML (and the test client's */* picks the first: HTML)."""
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
 def refusals_as_403(view: View) -> View:
-    """Render PermissionDenied, from a check here or from a service, as the editor's 403."""
+    """Render PermissionDenied, from a check here or from a service, as the editor's 403
+    (as JSON, SPEC §6's error shape, to the composer's script)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
-            context = {"reason": str(exc) or "You are not allowed to do this."}
-            return render(request, "editor/403.html", context, status=403)
+            reason = str(exc) or "You are not allowed to do this."
+            if wants_json(request):
+                return JsonResponse({"error": "forbidden", "detail": reason}, status=403)
+            return render(request, "editor/403.html", {"reason": reason}, status=403)
 
     return wrapper
 
@@ -77,6 +89,8 @@ def _limited(
 
 
 def _refusal_page(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+    if wants_json(request):  # the script keeps the typed text in the form
+        return _refusal_json(request, exc)
     # The text of a refused entry is shown back, so that waiting loses nothing.
     context = {"reason": str(exc), "body": request.POST.get("body", "")}
     return render(request, "editor/429.html", context, status=429)
@@ -176,12 +190,47 @@ def compose(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = PostForm(data, event=event, moderator=moderator)
     status = ACTIONS.get(request.POST.get("action", ""))
-    if status and form.is_valid():
-        post = _publish(request, event, form, status)
-        if post is not None:
-            # Back to an empty form at the top, ready for the next entry.
-            return redirect(_composer_url(event))
+    post = _publish(request, event, form, status) if status and form.is_valid() else None
+    if wants_json(request) and request.method == "POST":
+        return _composed_json(request, event, form, post)
+    if post is not None:
+        messages.success(request, _published_message(post))
+        # Back to an empty form at the top, ready for the next entry.
+        return redirect(_composer_url(event))
     return render(request, "editor/compose.html", _composer_context(request, event, form))
+
+
+def _published_message(post: Post) -> str:
+    return "Published." if post.is_public else "Draft saved."
+
+
+def _composed_json(
+    request: HttpRequest, event: Event, form: PostForm, post: Post | None
+) -> JsonResponse:
+    """The composer's script publishing without a reload: the new entry's id and a token for
+    the next form (one token per entry: the last one would return this entry again), or the
+    form's errors by field in SPEC §6's shape. A published entry reaches the page through
+    the live socket, like everyone else's; a draft comes back rendered for the drafts list."""
+    if post is None:
+        errors = form.errors.get_json_data()
+        fields = {name: [e["message"] for e in found] for name, found in errors.items()}
+        general = fields.pop(NON_FIELD_ERRORS, None) or (
+            ["Choose Publish or Save draft."] if not fields else []
+        )
+        detail = " ".join(general) or "Some fields need a change: see beside them."
+        body = {"error": "invalid", "detail": detail, "fields": fields}
+        return JsonResponse(body, status=400)
+    answer: dict[str, Any] = {
+        "id": post.pk,
+        "status": post.status,
+        "message": _published_message(post),
+        "token": PostForm.new_token(),
+    }
+    if not post.is_public:
+        answer["html"] = render_to_string(
+            "editor/_draft.html", {"post": post, "event": event}, request=request
+        )
+    return JsonResponse(answer, status=201)
 
 
 def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) -> Post | None:
@@ -203,7 +252,6 @@ def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) ->
     except ValidationError as exc:
         add_service_errors(form, exc)
         return None
-    messages.success(request, "Published." if post.is_public else "Draft saved.")
     return post
 
 

@@ -238,3 +238,17 @@ def test_the_no_script_preview_renders_nothing_over_the_body_limit(
     assert response.status_code == 200
     assert b"Too long to preview" in response.content
     assert not event.posts.exists()
+
+
+def test_the_composers_script_gets_its_429_in_json(event, writer, rate_limits):
+    address, data = _compose(event)
+    for _ in range(LIMIT):
+        writer.post(address, data, HTTP_ACCEPT="application/json")
+    before = snapshot()
+
+    response = writer.post(address, data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 429
+    assert response.json()["error"] == "rate_limited"
+    assert f"Try again in {response['Retry-After']} s." in response.json()["detail"]
+    assert snapshot() == before
