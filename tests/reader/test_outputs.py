@@ -18,6 +18,7 @@ import feedparser
 import html5lib
 import pytest
 from django.test import Client
+from PIL import Image as Picture
 
 from liveblog.blog import services
 from liveblog.blog.models import Event, Image, Post
@@ -88,7 +89,7 @@ def feed_content(event: Event, post: Post) -> ElementTree.Element:
     link = ORIGIN + post.get_absolute_url()
     entries = [
         e
-        for e in ElementTree.fromstring(raw).iter(f"{ATOM}entry")
+        for e in ElementTree.fromstring(raw).iter(f"{ATOM}entry")  # noqa: S314 - our own output
         if any(a.get("href") == link for a in e.iter(f"{ATOM}link"))
     ]
     assert len(entries) == 1, "the entry is in the feed once"
@@ -405,3 +406,64 @@ def test_an_entry_renders_the_same_in_every_output(case, event, reporter):
             assert "image" not in posting
     check_share_image(pages["permalink"], images)
     check_share_image(pages["page"], images)
+
+
+# --- what a share of the event page shows ----------------------------------------------
+
+
+def test_the_event_page_shares_the_latest_key_events_photo_over_a_later_photo(event, editor):
+    key = photo(event, editor, 1200, 600, alt="The podium")
+    later = photo(event, editor, 1200, 600, alt="The crowd")
+    publish(event, editor, "The speech begins.", images=[key.pk], is_key_event=True)
+    publish(event, editor, "Applause.", images=[later.pk])
+    page = get(event.get_absolute_url())
+
+    check_share_image(page, [key])
+    live = next(d for d in jsonld(page, ORIGIN) if d["@type"] == "LiveBlogPosting")
+    assert live["image"] == image_objects_expected([key])[0]
+
+
+def test_an_event_page_without_photos_shares_the_site_logo_as_a_small_card(
+    event, reporter, admin, django_capture_on_commit_callbacks
+):
+    logo = io.BytesIO()
+    Picture.new("RGB", (240, 80), (179, 0, 27)).save(logo, "PNG")
+    with django_capture_on_commit_callbacks(execute=True):
+        brand = services.site_settings_update(actor=admin, name="Courier", logo=logo.getvalue())
+    post = publish(event, reporter, "No photo here.")
+
+    for html in (get(event.get_absolute_url()), get(post.get_absolute_url())):
+        tags = meta(html)
+        assert tags["og:image"] == f"{ORIGIN}/brand/logo/{brand.version}.png"
+        assert (tags["og:image:width"], tags["og:image:height"]) == ("240", "80")
+        assert tags["og:image:alt"] == "Courier"
+        assert tags["twitter:card"] == "summary"  # a logo is not a large picture
+        assert Client().get(tags["og:image"].removeprefix(ORIGIN)).status_code == 200
+        data = jsonld(html, ORIGIN)[0]
+        assert data["publisher"]["logo"]["url"] == tags["og:image"]
+
+
+def test_a_cached_event_page_shares_a_new_photo_as_soon_as_it_is_published(event, reporter):
+    publish(event, reporter, "Text first.")
+    before = get(event.get_absolute_url())
+    assert get(event.get_absolute_url()) == before  # kept by the render cache under its ETag
+    assert "og:image" not in meta(before)
+
+    image = photo(event, reporter, 1200, 600, alt="First photo")
+    publish(event, reporter, "A photo.", images=[image.pk])
+
+    check_share_image(get(event.get_absolute_url()), [image])
+
+
+def test_a_decorative_photo_is_shared_without_alt_text(event, reporter):
+    image = photo(event, reporter, 1200, 600, decorative=True)
+    post = publish(event, reporter, "Ornament.", images=[image.pk])
+    tags = meta(get(post.get_absolute_url()))
+    assert tags["og:image"].startswith(f"{ORIGIN}/media/")
+    assert "og:image:alt" not in tags and "twitter:image:alt" not in tags
+    posting = postings(
+        event,
+        post,
+        {"page": get(event.get_absolute_url()), "permalink": get(post.get_absolute_url())},
+    )[1]
+    assert "description" not in posting["image"][0]
