@@ -306,17 +306,40 @@ def markdown_to_html(source: str) -> str:
 _CONTROLS = {"button", "small"}
 _NO_CONTROL_ATTRIBUTES = {k: v for k, v in ALLOWED_ATTRIBUTES.items() if k not in _CONTROLS}
 _NO_CONTROL_CLASSES = {k: v for k, v in ALLOWED_CLASSES.items() if k not in _CONTROLS}
+# What blog/_content.html writes around a body (photos as figures, the Breaking and Updated
+# marks): kept when the whole entry is cleaned again for a feed.
+_ENTRY_TAGS = {"time"}
+_ENTRY_ATTRIBUTES = {"img": {"srcset", "sizes", "width", "height"}, "time": {"datetime", "title"}}
+_ENTRY_CLASSES = {
+    "div": {"entry__body"},
+    "figure": {"entry__image"},
+    "span": {"entry__caption", "entry__credit"},
+    "p": {"entry__breaking", "entry__updated"},
+}
 
 
-def without_embed_controls(html: str) -> str:
+def _merged(*allowed: dict[str, set[str]]) -> dict[str, set[str]]:
+    merged: dict[str, set[str]] = {}
+    for one in allowed:
+        for tag, names in one.items():
+            merged[tag] = merged.get(tag, set()) | names
+    return merged
+
+
+def without_embed_controls(html: str, *, base: str | None = None) -> str:
+    """`html` (a body, or a whole blog/_content.html) for a reader with no script. With
+    `base` (an absolute URL), every relative address in it is resolved against it: nh3's
+    url_relative (ammonia's rewrite_with_base) knows the URL attributes and resolves as a
+    browser does. srcset is not one of them: blog/_images.html writes it absolute."""
     return nh3.clean(
         html,
-        tags=ALLOWED_TAGS - _CONTROLS,
+        tags=(ALLOWED_TAGS - _CONTROLS) | _ENTRY_TAGS,
         clean_content_tags=_CONTROLS,
-        attributes=_NO_CONTROL_ATTRIBUTES,
-        allowed_classes=_NO_CONTROL_CLASSES,
+        attributes=_merged(_NO_CONTROL_ATTRIBUTES, _ENTRY_ATTRIBUTES),
+        allowed_classes=_merged(_NO_CONTROL_CLASSES, _ENTRY_CLASSES),
         url_schemes={"http", "https", "mailto"},
         link_rel=LINK_REL,
+        url_relative=("rewrite_with_base", base) if base else None,
     )
 
 

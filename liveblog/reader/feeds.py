@@ -1,6 +1,9 @@
 """Atom feed of an event's published entries (Django's syndication framework).
 
-Newest first, the entries' HTML in <content>, their edit time in <updated>. A feed reader
+Newest first, the entries' HTML in <content>, their edit time in <updated>. The <content> is
+the entry as readers see it on the page (blog/_content.html: body, cards, quotes, photos,
+the Breaking and Updated marks), with every address absolute and no control that needs a
+script. A feed reader
 polling every few minutes during breaking news still sees every entry: a page holds
 FEED_SIZE entries, and older ones are a `rel="next"` page away (RFC 5005 paged feeds),
 by the same keyset cursor as the reader page.
@@ -14,6 +17,7 @@ from urllib.parse import urlencode
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
@@ -44,10 +48,27 @@ class PagedAtomFeed(Atom1Feed):
 
 
 @dataclass
+class FeedEntry:
+    post: Post
+    content_html: str
+
+
+@dataclass
 class FeedPage:
     event: Event
-    posts: list[Post]
+    entries: list[FeedEntry]
     next_url: str | None
+
+
+def entry_content(request: HttpRequest, post: Post, event: Event) -> str:
+    """The entry's <content>: relative addresses resolved against the event's page, where
+    the entry is read (a feed reader resolves against the feed, or shows them broken)."""
+    origin = f"{request.scheme}://{request.get_host()}"
+    html = render_to_string(
+        "blog/_content.html", {"post": post, "event": event, "feed": True, "origin": origin}
+    )
+    base = request.build_absolute_uri(event.get_absolute_url())
+    return rendering.without_embed_controls(html, base=base).strip()
 
 
 class EventFeed(Feed):
@@ -68,7 +89,8 @@ class EventFeed(Feed):
         if page.next_cursor is not None:
             query = urlencode({"after": page.next_cursor.encode()})
             next_url = request.build_absolute_uri(f"{reverse('reader:feed', args=[slug])}?{query}")
-        return FeedPage(event=event, posts=page.posts, next_url=next_url)
+        entries = [FeedEntry(post, entry_content(request, post, event)) for post in page.posts]
+        return FeedPage(event=event, entries=entries, next_url=next_url)
 
     def title(self, obj: FeedPage) -> str:
         return obj.event.title
@@ -85,26 +107,26 @@ class EventFeed(Feed):
     def feed_extra_kwargs(self, obj: FeedPage) -> dict[str, Any]:
         return {"next_url": obj.next_url}
 
-    def items(self, obj: FeedPage) -> list[Post]:
-        return obj.posts
+    def items(self, obj: FeedPage) -> list[FeedEntry]:
+        return obj.entries
 
-    def item_title(self, item: Post) -> str:
-        return summaries.entry_title(item, item.event)
+    def item_title(self, item: FeedEntry) -> str:
+        return summaries.entry_title(item.post, item.post.event)
 
-    def item_description(self, item: Post) -> str:
-        return escape(summaries.excerpt(item.body_html, 40))  # a summary of type html
+    def item_description(self, item: FeedEntry) -> str:
+        return escape(summaries.excerpt(item.post.body_html, 40))  # a summary of type html
 
-    def item_extra_kwargs(self, item: Post) -> dict[str, Any]:
-        return {"content_html": rendering.without_embed_controls(item.body_html)}
+    def item_extra_kwargs(self, item: FeedEntry) -> dict[str, Any]:
+        return {"content_html": item.content_html}
 
-    def item_link(self, item: Post) -> str:
-        return item.get_absolute_url()
+    def item_link(self, item: FeedEntry) -> str:
+        return item.post.get_absolute_url()
 
-    def item_author_name(self, item: Post) -> str:
-        return author_payload(item.author)["display_name"]
+    def item_author_name(self, item: FeedEntry) -> str:
+        return author_payload(item.post.author)["display_name"]
 
-    def item_pubdate(self, item: Post) -> datetime:
-        return item.published_at
+    def item_pubdate(self, item: FeedEntry) -> datetime:
+        return item.post.published_at
 
-    def item_updateddate(self, item: Post) -> datetime:
-        return item.updated_at
+    def item_updateddate(self, item: FeedEntry) -> datetime:
+        return item.post.updated_at

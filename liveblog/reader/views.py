@@ -109,6 +109,7 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         canonical=canonical,
         oembed=_oembed_link(request, canonical),
         modified=modified,
+        share_image=structured_data.event_share_image(request, posts),
     )
     return render(request, "reader/event.html", context)
 
@@ -143,6 +144,7 @@ def post_page(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         "oembed": _oembed_link(request, canonical),
         "jsonld": structured_data.script_json(structured_data.blog_posting(request, post)),
         "site_name": structured_data.site_name(),
+        "share_image": structured_data.post_share_image(request, post),
     }
     return render(request, "reader/post.html", context)
 

@@ -2,6 +2,7 @@
 srcset is not understood, and the srcset itself."""
 
 from typing import Any
+from urllib.parse import urljoin
 
 from django import template
 
@@ -12,9 +13,13 @@ register = template.Library()
 
 
 @register.filter
-def picture(image: Image) -> dict[str, Any]:
+def picture(image: Image, origin: str = "") -> dict[str, Any]:
+    """`origin` ("https://host", as the Atom feed passes it) makes every address absolute:
+    a feed reader resolves a relative one against the feed's own address, or not at all."""
     payload = image_payload(image)
-    renditions = payload["renditions"]
+    renditions = [
+        {**r, "url": urljoin(origin, r["url"])} if origin else r for r in payload["renditions"]
+    ]
     # The middle width: a fair default for a browser that ignores srcset.
     middle = renditions[(len(renditions) - 1) // 2]
     srcset = ", ".join(f"{r['url']} {r['width']}w" for r in renditions)
