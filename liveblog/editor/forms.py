@@ -100,10 +100,10 @@ class ImageTextForm(forms.Form):
         label="Alt text",
         required=False,
         max_length=max_length(Image, "alt"),
-        help_text="What the photo shows, for people who cannot see it. Required to publish.",
+        help_text="What the photo shows, for people who cannot see it.",
     )
     decorative = forms.BooleanField(
-        required=False, label="Decorative: it adds nothing to the text (no alt text)"
+        required=False, label="Decorative: the photo adds nothing to the text"
     )
     caption = forms.CharField(required=False, max_length=max_length(Image, "caption"))
     credit = forms.CharField(required=False, max_length=max_length(Image, "credit"))
@@ -208,7 +208,10 @@ class PostForm(forms.Form):
         form posts in order (`images`), or the edited entry's photos."""
         stored = list(post.ordered_images) if post is not None else []
         if self.is_bound:
-            ids = _image_ids(self.data.getlist("images"))
+            posted = forms.MultipleHiddenInput().value_from_datadict(
+                self.data, self.files, self.add_prefix("images")
+            )
+            ids = _image_ids(posted or [])
             self.image_ids_invalid = ids is None
             self.image_ids = ids or []
             found = selectors.event_images(event, self.image_ids)
