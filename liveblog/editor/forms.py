@@ -105,8 +105,11 @@ class ImageTextForm(forms.Form):
     decorative = forms.BooleanField(
         required=False, label="Decorative: the photo adds nothing to the text"
     )
-    caption = forms.CharField(required=False, max_length=max_length(Image, "caption"))
-    credit = forms.CharField(required=False, max_length=max_length(Image, "credit"))
+    # Labels given: PostForm names its copies image-<id>-caption, which Django would show.
+    caption = forms.CharField(
+        label="Caption", required=False, max_length=max_length(Image, "caption")
+    )
+    credit = forms.CharField(label="Credit", required=False, max_length=max_length(Image, "credit"))
 
     @staticmethod
     def initial_of(image: Image) -> dict[str, Any]:

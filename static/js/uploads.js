@@ -97,10 +97,36 @@ export function photos(form) {
   region.append(status);
   const say = (text) => { status.textContent = text; };
 
+  // Move up on the first photo and Move down on the last do nothing: they say so.
+  const ends = () => {
+    const items = [...list.querySelectorAll("[data-upload]")];
+    items.forEach((item, n) => {
+      const up = item.querySelector("[data-move='-1']");
+      const down = item.querySelector("[data-move='1']");
+      if (up) up.disabled = n === 0;
+      if (down) down.disabled = n === items.length - 1;
+    });
+  };
   const ready = (item) => {
     item.querySelector("[data-upload-actions]")?.removeAttribute("hidden");
   };
   for (const item of list.querySelectorAll("[data-upload]")) ready(item);
+  ends();
+
+  // The "alt text is required" beside a photo goes once alt is typed or Decorative ticked.
+  list.addEventListener("input", (event) => {
+    const item = event.target.closest("[data-upload]");
+    const alt = item?.querySelector("input[name$='-alt']");
+    const decorative = item?.querySelector("input[name$='-decorative']");
+    if (!alt || !(alt.value.trim() || decorative?.checked)) return;
+    const field = alt.closest(".field");
+    field?.querySelector(".errorlist")?.remove();
+    field?.classList.remove("field--error");
+    alt.removeAttribute("aria-invalid");
+    const described = (alt.getAttribute("aria-describedby") || "").split(" ")
+      .filter((id) => id && !id.endsWith("_error"));
+    alt.setAttribute("aria-describedby", described.join(" "));
+  });
 
   const upload = async (file) => {
     const parts = pending(file);
@@ -113,6 +139,7 @@ export function photos(form) {
     const item = fromHtml(answer.html);
     ready(item);
     parts.item.replaceWith(item);
+    ends();
     form.dispatchEvent(new Event("input", { bubbles: true })); // something to keep now
     say(`${file.name || "Photo"} uploaded: add its alt text.`);
   };
@@ -159,6 +186,7 @@ export function photos(form) {
     if (button.hasAttribute("data-remove")) {
       const next = item.nextElementSibling ?? item.previousElementSibling;
       item.remove();
+      ends();
       (next?.querySelector("[data-remove]") ?? input).focus();
       say("Photo removed from the entry.");
       form.dispatchEvent(new Event("input", { bubbles: true }));
@@ -167,7 +195,9 @@ export function photos(form) {
       const other = up ? item.previousElementSibling : item.nextElementSibling;
       if (!other) return;
       if (up) other.before(item); else other.after(item);
-      button.focus();
+      ends();
+      // At an end the pressed button is disabled: focus its twin.
+      (button.disabled ? item.querySelector(`[data-move='${up ? 1 : -1}']`) : button).focus();
       const place = [...list.children].indexOf(item) + 1;
       say(`Photo moved to place ${place} of ${list.children.length}.`);
       form.dispatchEvent(new Event("input", { bubbles: true }));

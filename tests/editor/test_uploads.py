@@ -262,6 +262,8 @@ def test_the_edit_form_shows_the_entrys_photos_in_order(event, with_photos):
     positions = [page.index(f'name="images" value="{pk}"') for pk in ids]
     assert positions == sorted(positions)
     assert 'value="Photo 2"' in page
+    assert f'<label for="id_image-{ids[0]}-caption">Caption' in page
+    assert f'<label for="id_image-{ids[0]}-credit">Credit' in page
 
 
 def test_editing_removes_and_reorders_photos_and_tells_readers(event, with_photos):
