@@ -318,3 +318,30 @@ def test_clearing_an_alt_on_a_published_entry_is_refused(event, with_photos):
     assert response.status_code == 200
     assert "Alt text is required to publish" in response.content.decode()
     assert Image.objects.get(pk=ids[0]).alt == "Photo 1"
+
+
+def test_a_file_over_the_limit_is_refused_with_the_limit_named(
+    client_for, event, reporter, settings
+):
+    settings.LIVEBLOG_MAX_IMAGE_BYTES = 1024
+
+    response = upload(client_for(reporter), event, jpeg(data=pictures.noise(200, 200)))
+
+    assert response.status_code == 400
+    assert "larger than the limit" in response.json()["fields"]["file"][0]
+    assert Image.objects.count() == 0
+
+
+def test_what_is_typed_of_a_photo_is_shown_as_text_never_as_markup(event, with_photos):
+    client, post, ids = with_photos
+    script = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    described = [texts(pk, alt=f"Photo {n}") for n, pk in enumerate(ids, 1)]
+    described[0][f"image-{ids[0]}-caption"] = script
+    client.post(edit_url(event, post), entry(ids, *described))
+
+    page = client.get(edit_url(event, post)).content.decode()
+    fragment = Change.objects.get(post=post, kind="post.updated").payload["html"]
+
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>" not in fragment and "&lt;script&gt;" in fragment
