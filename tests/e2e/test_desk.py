@@ -277,9 +277,10 @@ def test_the_desk_publishes_every_kind_of_entry_and_a_reader_sees_each_live(
         frame = youtube.locator("iframe")
         frame.wait_for(state="attached")
         assert frame.get_attribute("sandbox") == SANDBOX
-        wait_for(lambda: any("youtube-nocookie" in f.url for f in reader.page.frames))
-        stub = next(f for f in reader.page.frames if "youtube-nocookie" in f.url)
-        stub.wait_for_selector("text=A provider's player (stub).")
+        # Waited for through Playwright (which keeps its events flowing while it waits).
+        player = youtube.frame_locator("iframe").get_by_text("A provider's player (stub).")
+        player.wait_for()
+        assert any("youtube-nocookie.com/embed/" in f.url for f in reader.page.frames)
         assert reader.hosts() == {server.url, "https://www.youtube-nocookie.com"}
         assert reader.violations() == []
         assert page.evaluate("window.__violations") == []
