@@ -359,6 +359,7 @@ class AuditEntry(models.Model):
         POST_UNPUBLISHED = "post.unpublished", "Entry moved to drafts"
         POST_DELETED = "post.deleted", "Entry deleted"
         IMAGE_UPLOADED = "image.uploaded", "Image uploaded"
+        IMAGE_UPDATED = "image.updated", "Image's alt text, caption or credit changed"
         SITE_SETTINGS_CHANGED = "site.settings_changed", "Site name, logo or colour changed"
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)

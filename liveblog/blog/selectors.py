@@ -14,7 +14,16 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from liveblog.blog import permissions
 from liveblog.blog.branding import Brand
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post, PostImage, SiteSettings
+from liveblog.blog.models import (
+    ApiToken,
+    Change,
+    Event,
+    Image,
+    Membership,
+    Post,
+    PostImage,
+    SiteSettings,
+)
 from liveblog.blog.permissions import User
 
 logger = logging.getLogger(__name__)
@@ -102,6 +111,11 @@ def with_images(posts: QuerySet[Post]) -> QuerySet[Post]:
     return posts.prefetch_related(
         Prefetch("placements", queryset=placements, to_attr="_prefetched_ordered_images")
     )
+
+
+def event_images(event: Event, ids: list[int]) -> dict[int, Image]:
+    """The event's images among `ids`, by id (an id of another event is simply absent)."""
+    return {image.pk: image for image in Image.objects.filter(event=event, pk__in=ids)}
 
 
 def _stream(event: Event) -> Any:

@@ -10,6 +10,7 @@ in the same transaction, so a write that rolls back leaves no entry.
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -452,6 +453,8 @@ def post_publish(
     body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
     chosen = _images_of(event, images)
+    if status == Post.Status.PUBLISHED:
+        _check_described(chosen)
     post = Post(
         event=event,
         author=_person(author),
@@ -539,6 +542,8 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
         body=post.body, headline=post.headline, status=post.status, published_at=post.published_at
     )
     post.body_html = markdown_to_html(post.body)
+    if post.is_public:
+        _check_described(list(post.ordered_images) if chosen is None else chosen)
     images_now = before["images"] if chosen is None else [image.pk for image in chosen]
     if was_public and post.is_public and _corrects(before, post, images_now):
         post.corrected_at = timezone.now()
@@ -607,6 +612,9 @@ def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
     """The event's images with these ids, in this order; a validation error on `images`
     naming any that is not one of them (or is given twice)."""
     wanted = list(ids)
+    limit = settings.LIVEBLOG_MAX_IMAGES_PER_POST
+    if len(wanted) > limit:
+        raise ValidationError({"images": [f"At most {limit} photos in an entry."]})
     if len(set(wanted)) != len(wanted):
         raise ValidationError({"images": ["An image can appear only once in an entry."]})
     found = {image.pk: image for image in Image.objects.filter(event=event, pk__in=wanted)}
@@ -626,14 +634,17 @@ def _place_images(post: Post, chosen: list[Image]) -> None:
     ]
 
 
-def _image_fields(*, alt: str, caption: str, credit: str, decorative: bool) -> dict[str, str]:
+ALT_MISSING = "Describe the image for people who cannot see it, or mark it as decorative."
+
+
+def _image_fields(
+    *, alt: str, caption: str, credit: str, decorative: bool, alt_required: bool = True
+) -> dict[str, str]:
     fields = {"alt": clean_text(alt).strip(), "caption": clean_text(caption).strip()}
     fields["credit"] = clean_text(credit).strip()
     errors: dict[str, list[str]] = {}
-    if not fields["alt"] and not decorative:
-        errors["alt"] = [
-            "Describe the image for people who cannot see it, or mark it as decorative."
-        ]
+    if alt_required and not fields["alt"] and not decorative:
+        errors["alt"] = [ALT_MISSING]
     for name, text in fields.items():
         limit = max_length(Image, name) or 0
         if len(text) > limit:
@@ -652,13 +663,22 @@ def image_upload(
     caption: str = "",
     credit: str = "",
     decorative: bool = False,
+    describe_later: bool = False,
 ) -> Image:
     """Verify, re-encode and store an uploaded photo (blog.images) for `event`. Refused
     (ValidationError on `file`, `alt`, ...) with nothing stored; the files are written before
-    the row, and deleted again if the row cannot be."""
+    the row, and deleted again if the row cannot be. `describe_later`: the composer uploads a
+    photo as soon as it is picked, before its alt text is typed; such an image may be kept
+    without alt, and cannot be published until it has one (_check_described)."""
     if not permissions.can_publish(actor, event):
         raise PermissionDenied("You are not a member of this event.")
-    fields = _image_fields(alt=alt, caption=caption, credit=credit, decorative=decorative)
+    fields = _image_fields(
+        alt=alt,
+        caption=caption,
+        credit=credit,
+        decorative=decorative,
+        alt_required=not describe_later,
+    )
     try:
         stored = images.store(event_id=event.pk, file=file)
     except images.ImageRefused as exc:
@@ -684,6 +704,118 @@ def image_upload(
         images.delete([rendition["name"] for rendition in stored.renditions])
         raise
     return image
+
+
+@dataclass(frozen=True)
+class ImageText:
+    """What a writer says of one photo of an entry: the fields image_update changes."""
+
+    alt: str = ""
+    caption: str = ""
+    credit: str = ""
+    decorative: bool = False
+
+
+def _described(image: Image) -> bool:
+    return image.decorative or bool(image.alt.strip())
+
+
+def _check_described(images: Sequence[Image]) -> None:
+    """An entry readers see has alt text on every photo (or the photo is decorative)."""
+    missing = [str(n) for n, image in enumerate(images, 1) if not _described(image)]
+    if missing:
+        raise ValidationError(
+            {
+                "images": [
+                    f"Photo {', '.join(missing)}: alt text is required to publish. {ALT_MISSING}"
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def image_update(
+    *, actor: User, image: Image, alt: str, caption: str, credit: str, decorative: bool
+) -> Image:
+    """Change what is said of a photo: its uploader or an editor of its event. Empty alt is
+    allowed here (a draft's photo may wait for it); publishing checks it. Audited when
+    something changed; readers see it with the next change of an entry showing the photo
+    (post_revise records one), since the fragments are rendered on writes."""
+    event = image.event
+    if not permissions.can_publish(actor, event) or not (
+        image.uploaded_by_id == actor.pk or permissions.can_moderate(actor, event)
+    ):
+        raise PermissionDenied("Only its uploader or an editor can describe this photo.")
+    fields = _image_fields(
+        alt=alt, caption=caption, credit=credit, decorative=decorative, alt_required=False
+    )
+    wanted = {**fields, "decorative": decorative}
+    changed = [name for name, value in wanted.items() if getattr(image, name) != value]
+    if not changed:
+        return image
+    for name in changed:
+        setattr(image, name, wanted[name])
+    image.save(update_fields=changed)
+    audit.record(
+        action=Action.IMAGE_UPDATED,
+        actor=actor,
+        event=event,
+        detail={"image": image.pk, "fields": changed},
+    )
+    return image
+
+
+def _describe(
+    *, actor: User, event: Event, images: Sequence[tuple[int, ImageText]]
+) -> tuple[list[int], bool]:
+    """image_update for each of an entry's photos (ids checked to be the event's); the ids
+    in order, and whether any text changed."""
+    ids = [pk for pk, _text in images]
+    chosen = _images_of(event, ids)
+    changed = False
+    for image, (_pk, text) in zip(chosen, images, strict=True):
+        before = (image.alt, image.caption, image.credit, image.decorative)
+        image_update(
+            actor=actor,
+            image=image,
+            alt=text.alt,
+            caption=text.caption,
+            credit=text.credit,
+            decorative=text.decorative,
+        )
+        changed |= before != (image.alt, image.caption, image.credit, image.decorative)
+    return ids, changed
+
+
+@transaction.atomic
+def post_compose(
+    *, event: Event, author: User, images: Sequence[tuple[int, ImageText]] = (), **fields: Any
+) -> tuple[Post, bool]:
+    """The composer's entry: what its writer says of each photo (image_update), then the
+    entry with its photos in that order (post_publish, `fields` its other arguments), in
+    one transaction: a refusal keeps neither."""
+    ids, _changed = _describe(actor=author, event=event, images=images)
+    return post_publish(event=event, author=author, images=ids, **fields)
+
+
+@transaction.atomic
+def post_revise(
+    *,
+    actor: User,
+    post: Post,
+    changes: Mapping[str, Any],
+    images: Sequence[tuple[int, ImageText]] | None = None,
+) -> Post:
+    """The edit form's change: the photos' texts (image_update), then post_update with the
+    photos in this order. A change of text alone on a public entry still updates it, so that
+    readers get the new caption or alt (the fragments are rendered on writes)."""
+    changes = dict(changes)
+    if images is not None:
+        ids, texts_changed = _describe(actor=actor, event=post.event, images=images)
+        current = [image.pk for image in post.ordered_images]
+        if ids != current or texts_changed:
+            changes["images"] = ids
+    return post_update(actor=actor, post=post, changes=changes)
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -794,11 +926,14 @@ __all__ = [
     "event_create",
     "event_slug_validate",
     "event_update",
+    "image_update",
     "image_upload",
     "membership_add",
     "membership_remove",
+    "post_compose",
     "post_delete",
     "post_publish",
+    "post_revise",
     "post_update",
     "token_create",
     "token_issue",

@@ -1,7 +1,9 @@
 """The editor's forms. They parse and check input; the services decide and write."""
 
+import copy
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime, time
 from functools import cache
 from typing import Any
@@ -14,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from liveblog.blog import selectors, services
-from liveblog.blog.models import ApiToken, Event, Membership, Post, max_length
+from liveblog.blog.models import ApiToken, Event, Image, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
 
@@ -86,6 +88,59 @@ class EventTimeField(forms.DateTimeField):
             return super().prepare_value(value)
 
 
+ALT_REQUIRED = "Alt text is required to publish: describe the photo, or tick Decorative."
+
+
+class ImageTextForm(forms.Form):
+    """What is said of one photo of an entry. Used with prefix `image-<id>`, so its inputs
+    are named `image-<id>-alt` etc. both here (the upload answer's item) and in PostForm,
+    which holds the same fields for each photo of the entry."""
+
+    alt = forms.CharField(
+        label="Alt text",
+        required=False,
+        max_length=max_length(Image, "alt"),
+        help_text="What the photo shows, for people who cannot see it.",
+    )
+    decorative = forms.BooleanField(
+        required=False, label="Decorative: the photo adds nothing to the text"
+    )
+    # Labels given: PostForm names its copies image-<id>-caption, which Django would show.
+    caption = forms.CharField(
+        label="Caption", required=False, max_length=max_length(Image, "caption")
+    )
+    credit = forms.CharField(label="Credit", required=False, max_length=max_length(Image, "credit"))
+
+    @staticmethod
+    def initial_of(image: Image) -> dict[str, Any]:
+        return {name: getattr(image, name) for name in ImageTextForm.base_fields}
+
+
+@dataclass
+class ImageItem:
+    """One photo of the form, for editor/_image_item.html: its stored image (None for an id
+    that is not one of the event's: the service says so) and its bound fields."""
+
+    pk: int
+    image: Image | None
+    fields: dict[str, forms.BoundField]
+
+
+def image_item(image: Image) -> ImageItem:
+    """A newly uploaded photo's item, as the composer's script inserts it."""
+    form = ImageTextForm(prefix=f"image-{image.pk}", initial=ImageTextForm.initial_of(image))
+    return ImageItem(pk=image.pk, image=image, fields={name: form[name] for name in form.fields})
+
+
+def _image_ids(values: list[str]) -> list[int] | None:
+    """The `images` inputs in order, or None when one is not an id."""
+    try:
+        ids = [int(value) for value in values]
+    except ValueError:
+        return None
+    return ids if all(pk > 0 for pk in ids) else None
+
+
 class PostForm(forms.Form):
     """An entry, new or edited. `moderator` says whether key event and pin are offered."""
 
@@ -112,7 +167,13 @@ class PostForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(
-        self, *args: Any, event: Event, moderator: bool, post: Post | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        event: Event,
+        moderator: bool,
+        post: Post | None = None,
+        publishing: bool = False,
+        **kwargs: Any,
     ) -> None:
         if post is not None:
             kwargs.setdefault(
@@ -142,6 +203,36 @@ class PostForm(forms.Form):
         if not moderator:
             for name in MODERATION_FIELDS:
                 self.fields[name].disabled = True
+        self.publishing = publishing
+        self._add_image_fields(event, post)
+
+    def _add_image_fields(self, event: Event, post: Post | None) -> None:
+        """The photos' fields (ImageTextForm's, named image-<id>-<field>), for the ids the
+        form posts in order (`images`), or the edited entry's photos."""
+        stored = list(post.ordered_images) if post is not None else []
+        if self.is_bound:
+            posted = forms.MultipleHiddenInput().value_from_datadict(
+                self.data, self.files, self.add_prefix("images")
+            )
+            ids = _image_ids(posted or [])
+            self.image_ids_invalid = ids is None
+            self.image_ids = ids or []
+            found = selectors.event_images(event, self.image_ids)
+        else:
+            self.image_ids_invalid = False
+            self.image_ids = [image.pk for image in stored]
+            found = {image.pk: image for image in stored}
+        self.image_items: list[ImageItem] = []
+        for pk in self.image_ids:
+            image = found.get(pk)
+            prefix = f"image-{pk}"
+            for name, field in ImageTextForm.base_fields.items():
+                # A copy per photo, as Form copies its base_fields: fields must not share widgets.
+                self.fields[f"{prefix}-{name}"] = copy.deepcopy(field)
+                if image is not None and not self.is_bound:
+                    self.initial[f"{prefix}-{name}"] = getattr(image, name)
+            fields = {name: self[f"{prefix}-{name}"] for name in ImageTextForm.base_fields}
+            self.image_items.append(ImageItem(pk=pk, image=image, fields=fields))
 
     @staticmethod
     def new_token() -> str:
@@ -163,7 +254,40 @@ class PostForm(forms.Form):
                     # non-editors, so only a crafted request gets here, and SPEC §4 answers
                     # it 403 (the view's refusals_as_403) rather than a re-rendered form.
                     raise PermissionDenied("Only editors can pin entries or mark key events.")
+        if self.image_ids_invalid:
+            raise ValidationError("The photos sent with the entry are not valid: reload the page.")
+        cleaned["images"] = [(pk, self._image_text(cleaned, pk)) for pk in self.image_ids]
         return cleaned
+
+    def _image_text(self, cleaned: dict[str, Any], pk: int) -> services.ImageText:
+        names = {name: f"image-{pk}-{name}" for name in ImageTextForm.base_fields}
+        text = services.ImageText(
+            alt=cleaned.get(names["alt"]) or "",
+            caption=cleaned.get(names["caption"]) or "",
+            credit=cleaned.get(names["credit"]) or "",
+            decorative=bool(cleaned.get(names["decorative"])),
+        )
+        # Said here, beside the photo's field; the service refuses it too (the authority).
+        if self.publishing and not text.decorative and not text.alt.strip():
+            self.add_error(names["alt"], ALT_REQUIRED)
+        return text
+
+    def images_differ(self, post: Post) -> bool:
+        """Whether the photos (order, texts) differ from the stored entry's."""
+        stored = post.ordered_images
+        if [image.pk for image in stored] != self.image_ids:
+            return True
+        texts = dict(self.cleaned_data["images"])
+        return any(
+            ImageTextForm.initial_of(image)
+            != {
+                "alt": texts[image.pk].alt,
+                "decorative": texts[image.pk].decorative,
+                "caption": texts[image.pk].caption,
+                "credit": texts[image.pk].credit,
+            }
+            for image in stored
+        )
 
     def changes_to(self, post: Post) -> dict[str, Any]:
         """The fields that differ from the stored post, as `post_update` takes them."""

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("events/<slug:slug>/", views.compose, name="compose"),
     path("events/<slug:slug>/preview/", views.preview, name="preview"),
+    path("events/<slug:slug>/images/", views.image_upload, name="image_upload"),
     path("events/<slug:slug>/posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
     path("events/<slug:slug>/posts/<int:post_id>/delete/", views.post_delete, name="post_delete"),
     path("events/<slug:slug>/settings/", views.event_settings, name="event_settings"),

@@ -32,6 +32,7 @@ from liveblog.editor.forms import (
     PostForm,
     TokenForm,
     add_service_errors,
+    image_item,
 )
 from liveblog.http import ratelimit
 
@@ -188,8 +189,9 @@ def compose(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_to_write(request, slug)
     moderator = permissions.can_moderate(request.user, event)
     data = request.POST if request.method == "POST" else None
-    form = PostForm(data, event=event, moderator=moderator)
     status = ACTIONS.get(request.POST.get("action", ""))
+    publishing = status == Post.Status.PUBLISHED
+    form = PostForm(data, event=event, moderator=moderator, publishing=publishing)
     post = _publish(request, event, form, status) if status and form.is_valid() else None
     if wants_json(request) and request.method == "POST":
         return _composed_json(request, event, form, post)
@@ -237,9 +239,10 @@ def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) ->
     data = form.cleaned_data
     token = data.get("token")
     try:
-        post, _created = services.post_publish(
+        post, _created = services.post_compose(
             event=event,
             author=request.user,
+            images=data["images"],
             body=data["body"],
             headline=data["headline"],
             published_at=data.get("published_at"),
@@ -278,17 +281,20 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     post = _post_to_edit(request, event, post_id)
     moderator = permissions.can_moderate(request.user, event)
     data = request.POST if request.method == "POST" else None
-    form = PostForm(data, event=event, moderator=moderator, post=post)
     status = ACTIONS.get(request.POST.get("action", ""))
+    publishing = status == Post.Status.PUBLISHED
+    form = PostForm(data, event=event, moderator=moderator, post=post, publishing=publishing)
     if status and form.is_valid():
         changes = form.changes_to(post)
         if status != post.status:
             changes["status"] = status
-        if not changes:
+        if not changes and not form.images_differ(post):
             messages.info(request, "No changes to save.")
             return redirect(_composer_url(event, post))
         try:
-            updated = services.post_update(actor=request.user, post=post, changes=changes)
+            updated = services.post_revise(
+                actor=request.user, post=post, changes=changes, images=form.cleaned_data["images"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -302,6 +308,36 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         "preview_html": _preview(request),
     }
     return render(request, "editor/post_edit.html", context)
+
+
+@login_required
+@writes_limited
+@refusals_as_403
+@never_cache
+@require_POST
+def image_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """A photo of the entry being written, uploaded as soon as it is picked, dropped or
+    pasted (static/js/uploads.js), before its alt text is typed: publishing asks for it
+    (services.image_upload's describe_later). Not the API's route, which SPEC §6 makes
+    refuse an upload without alt. Answers the photo's item of the form, rendered as the
+    form renders it, or the refusal's sentence in SPEC §6's error shape."""
+    event = _event_to_write(request, slug)
+    file = request.FILES.get("file")
+    if file is None:
+        return _invalid({"file": ["Choose a photo to upload."]})
+    try:
+        image = services.image_upload(
+            actor=request.user, event=event, file=file, describe_later=True
+        )
+    except ValidationError as exc:
+        return _invalid(exc.message_dict)
+    html = render_to_string("editor/_image_item.html", {"item": image_item(image)}, request=request)
+    return JsonResponse({"id": image.pk, "html": html}, status=201)
+
+
+def _invalid(fields: dict[str, list[str]]) -> JsonResponse:
+    detail = " ".join(message for messages in fields.values() for message in messages)
+    return JsonResponse({"error": "invalid", "detail": detail, "fields": fields}, status=400)
 
 
 def _update_message(before: Post, after: Post) -> str:

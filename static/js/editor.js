@@ -6,6 +6,7 @@
 import "../vendor/markdown-toolbar-element/index.js";
 import { subscribe as pasteMarkdown } from "../vendor/paste-markdown/bundle.js";
 import { LiveStream } from "./live.js";
+import { photos } from "./uploads.js";
 
 const PREVIEW_DELAY_MS = 300;
 const SPEAKER = "Speaker";
@@ -209,10 +210,30 @@ function guardUnload(form) {
   return state;
 }
 
+// Checked here before anything is sent (the server checks again): photos still uploading,
+// and, to publish, a photo without alt text, shown beside its field.
+function photosReady(form, pictures, submitter) {
+  if (!pictures || submitter?.value === "preview") return true;
+  if (pictures.busy()) {
+    showErrors(form, { detail: "A photo is still uploading: send again when it is listed." });
+    return false;
+  }
+  if (submitter?.value !== "publish") return true;
+  const missing = pictures.missingAlt();
+  if (!missing.length) return true;
+  const fields = Object.fromEntries(missing.map((input) => [input.name, [pictures.ALT_REQUIRED]]));
+  showErrors(form, { detail: "Not sent: a photo needs its alt text.", fields });
+  return false;
+}
+
 // A form posted by the browser: a double click sends it once.
-function submitOnce(form, state) {
+function submitOnce(form, state, pictures) {
   let submitting = false;
   form.addEventListener("submit", (event) => {
+    if (!submitting && !photosReady(form, pictures, event.submitter)) {
+      event.preventDefault();
+      return;
+    }
     if (submitting) event.preventDefault();
     submitting = true;
     state.dirty = false;
@@ -328,7 +349,7 @@ async function send(form, submitter) {
 
 // The same view answers JSON; nothing typed is lost until the entry is stored. A published
 // entry appears in the list through the live socket, as it does for every other writer.
-function submitInPlace(form, state) {
+function submitInPlace(form, state, pictures) {
   const body = form.querySelector("[data-body]");
   const status = form.querySelector("[data-form-status]");
   let busy = false;
@@ -339,6 +360,10 @@ function submitInPlace(form, state) {
     if (submitter?.value === "preview") return;
     event.preventDefault();
     if (busy) return; // a double click sends one entry
+    if (!photosReady(form, pictures, submitter)) {
+      announce(form, "Not saved: see the errors.");
+      return;
+    }
     busy = true;
     form.setAttribute("aria-busy", "true");
     try {
@@ -368,9 +393,10 @@ for (const form of document.querySelectorAll("[data-post-form]")) {
   const preview = livePreview(form);
   form.addEventListener("post-form:cleared", () => preview?.());
   keyboardPublish(form);
+  const pictures = photos(form);
   const state = guardUnload(form);
-  if (form.hasAttribute("data-in-place")) submitInPlace(form, state);
-  else submitOnce(form, state);
+  if (form.hasAttribute("data-in-place")) submitInPlace(form, state, pictures);
+  else submitOnce(form, state, pictures);
 }
 
 const page = document.querySelector("[data-editor]");

@@ -12,6 +12,7 @@ from PIL import ImageFile
 from liveblog.blog import images, services
 from liveblog.blog.models import AuditEntry, Image
 from tests import pictures
+from tests.factories import MembershipFactory
 
 
 def stored_files(root) -> list[str]:
@@ -361,3 +362,104 @@ def test_an_image_of_another_event_is_refused_and_nothing_is_written(reporter, e
     assert list(refused.value.message_dict) == ["images"]
     assert str(foreign.pk) in refused.value.message_dict["images"][0]
     assert not Post.objects.exists()
+
+
+# --- describing a photo after its upload (the composer's way: image_update) ---------------
+
+
+def described_later(actor, event):
+    return services.image_upload(
+        actor=actor, event=event, file=io.BytesIO(pictures.photo(800, 600)), describe_later=True
+    )
+
+
+def test_a_photo_uploaded_to_be_described_later_is_kept_without_alt(reporter, event):
+    image = described_later(reporter, event)
+
+    assert image.alt == "" and not image.decorative and Image.objects.count() == 1
+
+
+def test_image_update_changes_the_texts_and_audits_which(reporter, event):
+    image = described_later(reporter, event)
+
+    services.image_update(
+        actor=reporter,
+        image=image,
+        alt=" The hall ",
+        caption="Doors open",
+        credit="",
+        decorative=False,
+    )
+
+    image.refresh_from_db()
+    assert (image.alt, image.caption, image.credit) == ("The hall", "Doors open", "")
+    entry = AuditEntry.objects.get(action="image.updated")
+    assert entry.detail == {"image": image.pk, "fields": ["alt", "caption"]}
+
+
+def test_image_update_with_nothing_new_writes_nothing(reporter, event):
+    image = upload(reporter, event, pictures.photo(800, 600))
+    fields = {"alt": image.alt, "caption": "", "credit": "", "decorative": False}
+
+    services.image_update(actor=reporter, image=image, **fields)
+
+    assert not AuditEntry.objects.filter(action="image.updated").exists()
+
+
+def test_image_update_refuses_texts_over_their_limits(reporter, event, settings):
+    image = described_later(reporter, event)
+    too_long = "x" * (settings.LIVEBLOG_MAX_CREDIT_CHARS + 1)
+
+    with pytest.raises(ValidationError) as refused:
+        services.image_update(
+            actor=reporter, image=image, alt="Hall", caption="", credit=too_long, decorative=False
+        )
+
+    assert list(refused.value.message_dict) == ["credit"]
+    image.refresh_from_db()
+    assert image.alt == ""
+
+
+def test_only_the_uploader_or_an_editor_may_describe_a_photo(reporter, editor, event):
+    other = MembershipFactory(event=event, role="reporter").user
+    image = described_later(reporter, event)
+    fields = {"alt": "Hall", "caption": "", "credit": "", "decorative": False}
+
+    with pytest.raises(PermissionDenied):
+        services.image_update(actor=other, image=image, **fields)
+    services.image_update(actor=editor, image=image, **fields)
+
+    image.refresh_from_db()
+    assert image.alt == "Hall"
+
+
+def test_publishing_needs_alt_on_every_photo_but_a_draft_does_not(reporter, event):
+    bare = described_later(reporter, event)
+    decorative = upload(reporter, event, pictures.photo(800, 600), alt="", decorative=True)
+
+    with pytest.raises(ValidationError) as refused:
+        services.post_publish(
+            event=event, author=reporter, body="x", images=[decorative.pk, bare.pk]
+        )
+    draft, _ = services.post_publish(
+        event=event, author=reporter, body="x", images=[bare.pk], status="draft"
+    )
+
+    assert "Photo 2: alt text is required" in refused.value.message_dict["images"][0]
+    with pytest.raises(ValidationError):
+        services.post_update(actor=reporter, post=draft, changes={"status": "published"})
+    services.image_update(
+        actor=reporter, image=bare, alt="Hall", caption="", credit="", decorative=False
+    )
+    published = services.post_update(actor=reporter, post=draft, changes={"status": "published"})
+    assert published.is_public
+
+
+def test_an_entry_has_at_most_the_photo_limit(reporter, event, settings):
+    settings.LIVEBLOG_MAX_IMAGES_PER_POST = 1
+    first, second = (upload(reporter, event, pictures.photo(600, 400)) for _ in range(2))
+
+    with pytest.raises(ValidationError) as refused:
+        services.post_publish(event=event, author=reporter, body="x", images=[first.pk, second.pk])
+
+    assert refused.value.message_dict["images"] == ["At most 1 photos in an entry."]
