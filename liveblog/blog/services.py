@@ -451,7 +451,7 @@ def post_publish(
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
     body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
-    chosen = _images_of(event, images)
+    chosen = _images_of(event, images, actor=author)
     post = Post(
         event=event,
         author=_person(author),
@@ -529,7 +529,8 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     before = {name: getattr(post, name) for name in POST_FIELDS if name != "images"}
     before["images"] = [image.pk for image in post.ordered_images]
     changes = dict(changes)
-    chosen = _images_of(post.event, changes.pop("images")) if "images" in changes else None
+    wanted = changes.pop("images", None)
+    chosen = None if wanted is None else _images_of(post.event, wanted, actor=actor, post=post)
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
@@ -603,9 +604,11 @@ def post_delete(*, actor: User, post: Post) -> None:
 # --- images -----------------------------------------------------------------------------
 
 
-def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
+def _images_of(
+    event: Event, ids: Sequence[int], *, actor: User, post: Post | None = None
+) -> list[Image]:
     """The event's images with these ids, in this order; a validation error on `images`
-    naming any that is not one of them (or is given twice)."""
+    naming any that is not one of them (or is given twice), or that `actor` may not use."""
     wanted = list(ids)
     if len(set(wanted)) != len(wanted):
         raise ValidationError({"images": ["An image can appear only once in an entry."]})
@@ -613,7 +616,27 @@ def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
         raise ValidationError({"images": [f"Not an image of this event: {', '.join(missing)}."]})
+    hidden = [str(pk) for pk in wanted if pk not in _usable(event, found, actor=actor, post=post)]
+    if hidden:
+        raise ValidationError(
+            {"images": [f"Not an image you uploaded or one readers can see: {', '.join(hidden)}."]}
+        )
     return [found[pk] for pk in wanted]
+
+
+def _usable(
+    event: Event, found: Mapping[int, Image], *, actor: User, post: Post | None
+) -> set[int]:
+    """What `actor` may put in an entry of these images: an id is a small number, so any
+    member could otherwise attach (and read back) a photo of another member's unpublished
+    entry (SPEC §4: drafts are seen by their author and the editors). Editors may use any;
+    a writer their own uploads, those already in this entry and those readers already see."""
+    if permissions.can_moderate(actor, event):
+        return set(found)
+    allowed = Q(uploaded_by_id=actor.pk) | Q(placements__post__in=Post.objects.public())
+    if post is not None:
+        allowed |= Q(placements__post=post)
+    return set(Image.objects.filter(allowed, pk__in=found).values_list("pk", flat=True))
 
 
 def _place_images(post: Post, chosen: list[Image]) -> None:
