@@ -2,12 +2,14 @@
 is kept of an accepted photo (no metadata), and how it is stored."""
 
 import io
+import struct
+import zlib
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import FileSystemStorage, default_storage
 from PIL import Image as PILImage
-from PIL import ImageFile
+from PIL import ImageCms, ImageFile
 
 from liveblog.blog import images, services
 from liveblog.blog.models import AuditEntry, Image
@@ -361,3 +363,94 @@ def test_an_image_of_another_event_is_refused_and_nothing_is_written(reporter, e
     assert list(refused.value.message_dict) == ["images"]
     assert str(foreign.pk) in refused.value.message_dict["images"][0]
     assert not Post.objects.exists()
+
+
+# --- red team (issue 10): what held, kept as tests ----------------------------------------
+
+
+def _gif_screen(width: int, height: int) -> bytes:
+    """A GIF whose logical screen is width x height, with one 1 x 1 frame: 35 bytes."""
+    header = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + bytes(3) + b"\xff" * 3
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return header + frame + b"\x3b"
+
+
+def _webp_header(width: int, height: int) -> bytes:
+    """A lossless WebP's header declaring width x height, and no picture after it."""
+    payload = b"\x2f" + struct.pack("<I", (width - 1) | (height - 1) << 14) + bytes(16)
+    chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\x00"
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def _png_with(kind: bytes, data: bytes) -> bytes:
+    """A small PNG with one more chunk before its pixels."""
+    png = pictures.photo(100, 60, fmt="PNG")
+    return png[:33] + pictures.png_chunk(kind, data) + png[33:]
+
+
+BOMBS = {
+    "GIF screen of 4 gigapixels": (_gif_screen(65535, 65535), "too many pixels"),
+    "GIF screen over the limit": (_gif_screen(9000, 9000), "over the limit of 50 megapixels"),
+    "WebP header of 268 megapixels": (_webp_header(16384, 16384), "too many pixels"),
+    "PNG text chunk inflating to 200 MB": (
+        _png_with(b"zTXt", b"k\x00\x00" + zlib.compress(b"a" * 200_000_000, 9)),
+        "damaged or truncated",
+    ),
+    "PNG colour profile inflating to 200 MB": (
+        _png_with(b"iCCP", b"p\x00\x00" + zlib.compress(bytes(200_000_000), 9)),
+        "damaged or truncated",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BOMBS)
+def test_a_bomb_in_any_format_is_refused_before_it_is_decoded(kind, reporter, event, media_storage):
+    data, words = BOMBS[kind]
+    assert len(data) < 300_000
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert words in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def _jpeg_with_comment(text: bytes) -> bytes:
+    jpeg = pictures.photo(300, 200)
+    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + jpeg[2:]
+
+
+SCRIPT = b"<html><script>alert(document.cookie)</script>"
+POLYGLOTS = {
+    "JPEG with an HTML comment": _jpeg_with_comment(SCRIPT),
+    "JPEG followed by HTML": pictures.photo(300, 200) + SCRIPT,
+    "GIF with a script comment": (
+        _gif_screen(10, 10)[:19] + b"\x21\xfe" + bytes([len(SCRIPT)]) + SCRIPT + b"\x00"
+        + _gif_screen(10, 10)[19:]
+    ),
+    "PNG with a script text chunk": _png_with(b"tEXt", b"Comment\x00" + SCRIPT),
+    "PNG with a colour profile": _png_with(
+        b"iCCP", b"sRGB\x00\x00" + zlib.compress(ImageCms.ImageCmsProfile(
+            ImageCms.createProfile("sRGB")).tobytes())
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", POLYGLOTS)
+def test_a_polyglot_is_stored_as_its_pixels_alone(kind, reporter, event):
+    """A picture that is also HTML or script keeps nothing but its pixels: the renditions
+    are new WebP files with no ICC, EXIF or XMP chunk (and /media/ sends nosniff)."""
+    image = upload(reporter, event, POLYGLOTS[kind])
+    for rendition in image.renditions:
+        with default_storage.open(rendition["name"], "rb") as handle:
+            raw = handle.read()
+        assert raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
+        assert b"script" not in raw and b"html" not in raw
+        assert not {b"ICCP", b"EXIF", b"XMP "} & _webp_chunks(raw)
+
+
+def _webp_chunks(raw: bytes) -> set[bytes]:
+    chunks, at = set(), 12
+    while at + 8 <= len(raw):
+        kind, size = raw[at : at + 4], struct.unpack("<I", raw[at + 4 : at + 8])[0]
+        chunks.add(kind)
+        at += 8 + size + size % 2
+    return chunks

@@ -190,3 +190,17 @@ def test_an_author_keeps_the_images_an_editor_put_in_their_entry(event, reporter
     )
 
     assert [image.pk for image in edited.ordered_images] == [desk.pk]
+
+
+def test_nothing_of_the_uploaded_file_name_is_kept(event, reporter):
+    token = services.token_issue(user=reporter)
+    name = "IMG_home-of-jane-doe_51.5N.jpg"
+    form = {"alt": "A delegate", "file": SimpleUploadedFile(name, pictures.photo(), "image/jpeg")}
+    response = Client().post(
+        f"/api/v1/events/{event.slug}/images/", form, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 201
+    assert "jane" not in response.content.decode()
+    image = Image.objects.get()
+    assert all("jane" not in rendition["name"] for rendition in image.renditions)
