@@ -3,7 +3,8 @@ several widths through Django's storage API (files or S3, settings.STORAGES["def
 
 What is refused, each with a sentence naming the problem (ImageRefused, field "file"): a
 file that is not a picture in a format we decode, a truncated one, a decompression bomb, one
-over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC.
+over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC, a JPEG whose scans or
+segments cost far more than its pixels (MAX_JPEG_SCANS, MAX_JPEG_MARKERS).
 
 Deliberate choices:
 - Output is WebP (quality 82): one format keeps transparency (graphics, logos) and is
@@ -44,6 +45,16 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", *(("AVIF",) if features.check("avif") e
 EXTENSION = "webp"
 CONTENT_TYPE = "image/webp"
 WEBP_QUALITY = 82
+# libjpeg decodes each scan of a progressive JPEG over the whole picture, so a file of many
+# tiny scans costs its pixels times its scans: 20,000 scans of 26 bytes at 7000 x 7000 (2.5
+# MB) took 10.8 s of CPU, 20 MiB of them would take minutes. Encoders write about 10; 256 is
+# NVIDIA nvImageCodec's default limit for the same attack (after Cure53's libjpeg-turbo audit).
+MAX_JPEG_SCANS = 256
+# Pillow reads the segments before the first scan in Python (1 µs each): 5 million empty
+# comments in 20 MiB took 5 s. A camera's JPEG has a few dozen; its EXIF, ICC or XMP may hold
+# some 0xFF bytes (1 in 256 of random data): counting every 0xFF before the first scan, this
+# bound refuses no header under 25 MB, and what it lets through costs Pillow 0.2 s.
+MAX_JPEG_MARKERS = 100_000
 # ISO BMFF brands of HEIC/HEIF files, to refuse them by name rather than as "not a picture".
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -134,6 +145,7 @@ def decode(file: IO[bytes]) -> PILImage.Image:
     """The upload as a clean 8-bit sRGB (or RGBA) picture, upright, with no metadata."""
     data = _read(file)
     with _bombs_refused():
+        _check_jpeg(data)
         picture = _open(data)
         _check_pixels(picture)
         try:
@@ -182,6 +194,26 @@ def _check_pixels(picture: PILImage.Image) -> None:
         raise ImageRefused(
             f"This image is {width} x {height} pixels, over the limit of "
             f"{limit / 1e6:g} megapixels."
+        )
+
+
+def _check_jpeg(data: bytes) -> None:
+    """Refuse, before Pillow parses it, a JPEG whose segments or scans cost far more than
+    its bytes and pixels (MAX_JPEG_MARKERS, MAX_JPEG_SCANS). Counted with bytes.count (C):
+    an 0xFF in entropy-coded data is followed by 0x00, so no scan marker is counted twice."""
+    if not data.startswith(b"\xff\xd8\xff"):
+        return
+    first_scan = data.find(b"\xff\xda")
+    if data.count(b"\xff", 0, first_scan if first_scan > 0 else len(data)) > MAX_JPEG_MARKERS:
+        raise ImageRefused(
+            f"This JPEG has more than {MAX_JPEG_MARKERS:,} segments before its picture: save "
+            "it again from a photo editor."
+        )
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise ImageRefused(
+            f"This JPEG is made of {scans} scans, more than the {MAX_JPEG_SCANS} we decode: "
+            "save it again as a baseline or ordinary progressive JPEG."
         )
 
 

@@ -454,3 +454,57 @@ def _webp_chunks(raw: bytes) -> set[bytes]:
         chunks.add(kind)
         at += 8 + size + size % 2
     return chunks
+
+
+def _scans(jpeg: bytes) -> list[bytes]:
+    """Each scan of a JPEG: its SOS segment and the entropy-coded data after it."""
+    found, at = [], jpeg.index(b"\xff\xda")
+    while at < len(jpeg) - 2:
+        end = at + 2 + struct.unpack(">H", jpeg[at + 2 : at + 4])[0]
+        while not (jpeg[end] == 0xFF and jpeg[end + 1] not in (0, *range(0xD0, 0xD8))):
+            end += 1
+        found.append(jpeg[at:end])
+        at = jpeg.find(b"\xff\xda", end)
+        at = len(jpeg) if at < 0 else at
+    return found
+
+
+def _progressive_with_scans(total: int) -> bytes:
+    """A progressive JPEG whose shortest refinement scan is repeated to make `total` scans:
+    libjpeg decodes every scan over the whole picture, so the work grows with the count (a
+    2.5 MB file of 20,000 scans at 7000 x 7000 took 10.8 s of CPU; 20 MiB, about 7 min)."""
+    jpeg = pictures.photo(1200, 800, quality=30, progressive=True)
+    scans = _scans(jpeg)
+    shortest = min(scans, key=len)
+    return jpeg[:-2] + shortest * (total - len(scans)) + jpeg[-2:]
+
+
+def test_a_progressive_jpeg_of_too_many_scans_is_refused_before_it_is_decoded(
+    reporter, event, media_storage, settings
+):
+    data = _progressive_with_scans(images.MAX_JPEG_SCANS + 1)
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert f"{images.MAX_JPEG_SCANS + 1} scans" in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def test_a_progressive_jpeg_as_cameras_and_editors_write_it_is_accepted(reporter, event):
+    data = pictures.photo(1200, 800, progressive=True)
+    assert 5 <= len(_scans(data)) <= 20
+    assert upload(reporter, event, data).width == 1200
+
+
+def test_a_jpeg_of_a_hundred_thousand_empty_segments_is_refused_before_it_is_parsed(
+    reporter, event, media_storage, monkeypatch
+):
+    """Pillow reads a JPEG's segments up to its first scan in Python, twice (verify, then
+    open): 5 million empty comments (20 MiB) cost about 5 s of CPU."""
+    jpeg = pictures.photo(300, 200)
+    data = jpeg[:2] + b"\xff\xfe\x00\x02" * (images.MAX_JPEG_MARKERS + 1) + jpeg[2:]
+    opened: list[bytes] = []
+    monkeypatch.setattr(images, "_open", lambda data: opened.append(data))
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert "segments" in refused.value.message_dict["file"][0]
+    assert opened == [] and stored_files(media_storage) == []
