@@ -4,7 +4,8 @@ several widths through Django's storage API (files or S3, settings.STORAGES["def
 What is refused, each with a sentence naming the problem (ImageRefused, field "file"): a
 file that is not a picture in a format we decode, a truncated one, a decompression bomb, one
 over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC, a JPEG whose scans or
-segments cost far more than its pixels (MAX_JPEG_SCANS, MAX_JPEG_MARKERS).
+segments cost far more than its pixels (MAX_JPEG_SCANS, MAX_JPEG_MARKERS), a PNG or GIF of
+more than MAX_BLOCKS chunks or blocks.
 
 Deliberate choices:
 - Output is WebP (quality 82): one format keeps transparency (graphics, logos) and is
@@ -55,6 +56,11 @@ MAX_JPEG_SCANS = 256
 # some 0xFF bytes (1 in 256 of random data): counting every 0xFF before the first scan, this
 # bound refuses no header under 25 MB, and what it lets through costs Pillow 0.2 s.
 MAX_JPEG_MARKERS = 100_000
+# Pillow walks a PNG's chunks and a GIF's blocks before its first picture in Python, a dozen
+# µs each: 1 million empty GIF comments (2.9 MB) took 13 s, 300,000 empty PNG chunks (3.4
+# MB) 1.2 s. Encoders write a few dozen (a 20 MiB PNG in 8 KiB IDAT chunks: 2,560), and
+# 10,000 cost Pillow about 0.1 s. Counted by _blocks, which stops at the bound.
+MAX_BLOCKS = 10_000
 # ISO BMFF brands of HEIC/HEIF files, to refuse them by name rather than as "not a picture".
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -146,6 +152,7 @@ def decode(file: IO[bytes]) -> PILImage.Image:
     data = _read(file)
     with _bombs_refused():
         _check_jpeg(data)
+        _check_blocks(data)
         picture = _open(data)
         _check_pixels(picture)
         try:
@@ -215,6 +222,45 @@ def _check_jpeg(data: bytes) -> None:
             f"This JPEG is made of {scans} scans, more than the {MAX_JPEG_SCANS} we decode: "
             "save it again as a baseline or ordinary progressive JPEG."
         )
+
+
+def _check_blocks(data: bytes) -> None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind, count = "chunks", _png_chunks(data)
+    elif data[:6] in (b"GIF87a", b"GIF89a"):
+        kind, count = "blocks before its picture", _gif_blocks(data)
+    else:
+        return
+    if count > MAX_BLOCKS:
+        raise ImageRefused(
+            f"This image has more than {MAX_BLOCKS:,} {kind}: save it again from an image editor."
+        )
+
+
+def _png_chunks(data: bytes) -> int:
+    """The PNG's chunks, counted up to MAX_BLOCKS + 1 (damage is for Pillow to name)."""
+    at, count = 8, 0
+    while at + 8 <= len(data) and count <= MAX_BLOCKS:
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+        count += 1
+    return count
+
+
+def _gif_blocks(data: bytes) -> int:
+    """The GIF's extension sub-blocks before its first image descriptor, counted up to
+    MAX_BLOCKS + 1 (GIF89a: header, screen, colour table, then 0x21 label size data ... 0)."""
+    flags = data[10] if len(data) > 10 else 0
+    at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    count = 0
+    while at + 2 < len(data) and data[at] == 0x21 and count <= MAX_BLOCKS:
+        at += 2
+        while at < len(data) and count <= MAX_BLOCKS:
+            size = data[at]
+            at += 1 + size
+            count += 1
+            if size == 0:
+                break
+    return count
 
 
 @contextmanager

@@ -508,3 +508,32 @@ def test_a_jpeg_of_a_hundred_thousand_empty_segments_is_refused_before_it_is_par
         upload(reporter, event, data)
     assert "segments" in refused.value.message_dict["file"][0]
     assert opened == [] and stored_files(media_storage) == []
+
+
+FLOODS = {
+    # 1 million empty comments (2.9 MB) took Pillow's GIF reader 13 s of CPU.
+    "GIF of empty comments": _gif_screen(10, 10)[:19]
+    + b"\x21\xfe\x00" * (images.MAX_BLOCKS + 1)
+    + _gif_screen(10, 10)[19:],
+    "GIF comment of one-byte blocks": _gif_screen(10, 10)[:19]
+    + b"\x21\xfe"
+    + b"\x01a" * (images.MAX_BLOCKS + 1)
+    + b"\x00"
+    + _gif_screen(10, 10)[19:],
+    # 300,000 empty chunks (3.4 MB) took Pillow's PNG reader 1.2 s.
+    "PNG of empty chunks": _png_with(b"raNd", b"")[:33]
+    + pictures.png_chunk(b"raNd", b"") * (images.MAX_BLOCKS + 1)
+    + _png_with(b"raNd", b"")[33:],
+}
+
+
+@pytest.mark.parametrize("kind", FLOODS)
+def test_a_flood_of_tiny_blocks_is_refused_before_it_is_parsed(
+    kind, reporter, event, media_storage, monkeypatch
+):
+    opened: list[bytes] = []
+    monkeypatch.setattr(images, "_open", lambda data: opened.append(data))
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, FLOODS[kind])
+    assert f"more than {images.MAX_BLOCKS:,}" in refused.value.message_dict["file"][0]
+    assert opened == [] and stored_files(media_storage) == []
