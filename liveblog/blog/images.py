@@ -46,6 +46,9 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", *(("AVIF",) if features.check("avif") e
 EXTENSION = "webp"
 CONTENT_TYPE = "image/webp"
 WEBP_QUALITY = 82
+# libwebp's limit on either side: a taller rendition is made narrower to fit (a phone's
+# scrolling screenshot, 1080 x 20000, made the encoder fail: a 500 for a valid picture).
+WEBP_MAX_SIDE = 16383
 # libjpeg decodes each scan of a progressive JPEG over the whole picture, so a file of many
 # tiny scans costs its pixels times its scans: 20,000 scans of 26 bytes at 7000 x 7000 (2.5
 # MB) took 10.8 s of CPU, 20 MiB of them would take minutes. Encoders write about 10; 256 is
@@ -106,11 +109,12 @@ def delete(names: list[str]) -> None:
         default_storage.delete(name)
 
 
-def widths(full: int) -> list[int]:
-    """The widths stored for a picture `full` pixels wide: each configured width it is wider
-    than, and its own (at most the widest configured): never upscaled."""
-    top = settings.LIVEBLOG_IMAGE_WIDTHS[-1]
-    return [w for w in settings.LIVEBLOG_IMAGE_WIDTHS if w < min(full, top)] + [min(full, top)]
+def widths(full: int, height: int = 1) -> list[int]:
+    """The widths stored for a picture `full` x `height` pixels: each configured width it is
+    wider than, and its own (at most the widest configured, and narrow enough for WebP's
+    WEBP_MAX_SIDE in height): never upscaled."""
+    top = min(settings.LIVEBLOG_IMAGE_WIDTHS[-1], full, WEBP_MAX_SIDE * full // height)
+    return [w for w in settings.LIVEBLOG_IMAGE_WIDTHS if w < top] + [top]
 
 
 def _renditions(folder: str, picture: PILImage.Image, saved: list[str]) -> list[dict[str, Any]]:
@@ -120,7 +124,7 @@ def _renditions(folder: str, picture: PILImage.Image, saved: list[str]) -> list[
     now 1.1 s (tests/security/test_uploads.py)."""
     stored: list[dict[str, Any]] = []
     source = picture
-    for width in reversed(widths(picture.width)):
+    for width in reversed(widths(picture.width, picture.height)):
         height = max(1, round(picture.height * width / picture.width))
         source = _sized(source, width, height)
         name = default_storage.save(f"{folder}/{width}.{EXTENSION}", ContentFile(_encode(source)))
@@ -162,6 +166,7 @@ def decode(file: IO[bytes]) -> PILImage.Image:
             ImageOps.exif_transpose(picture, in_place=True)
         except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error) as exc:
             raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
+        _check_shape(picture)
     return _clean(picture)
 
 
@@ -201,6 +206,16 @@ def _check_pixels(picture: PILImage.Image) -> None:
         raise ImageRefused(
             f"This image is {width} x {height} pixels, over the limit of "
             f"{limit / 1e6:g} megapixels."
+        )
+
+
+def _check_shape(picture: PILImage.Image) -> None:
+    """Upright (after the EXIF orientation), so a rotated picture is judged as shown."""
+    width, height = picture.size
+    if WEBP_MAX_SIDE * width < height:
+        raise ImageRefused(
+            f"This image is {width} x {height} pixels: more than {WEBP_MAX_SIDE:,} times as "
+            "tall as it is wide, which no stored size can show."
         )
 
 

@@ -537,3 +537,38 @@ def test_a_flood_of_tiny_blocks_is_refused_before_it_is_parsed(
         upload(reporter, event, FLOODS[kind])
     assert f"more than {images.MAX_BLOCKS:,}" in refused.value.message_dict["file"][0]
     assert opened == [] and stored_files(media_storage) == []
+
+
+def _flat_png(width: int, height: int) -> bytes:
+    return pictures.encode(PILImage.new("RGB", (width, height), (200, 10, 10)), "PNG")
+
+
+def test_a_tall_screenshot_is_stored_as_wide_as_webp_allows_not_refused_with_an_error(
+    reporter, event
+):
+    """A phone's scrolling screenshot (1080 x 20000) made WebP's encoder fail (16,383 px a
+    side at most): a ValueError, so a 500, for a picture within every limit."""
+    image = upload(reporter, event, _flat_png(1080, 20000))
+    assert [(r["width"], r["height"]) for r in image.renditions] == [(480, 8889), (884, 16370)]
+    assert (image.width, image.height) == (884, 16370)
+    assert opened(image.renditions[-1]["name"]).size == (884, 16370)
+
+
+def _turned_png(width: int, height: int) -> bytes:
+    """width x height, stored with EXIF orientation 6: shown as height x width."""
+    exif = PILImage.Exif()
+    exif[pictures.ORIENTATION] = 6
+    picture = PILImage.new("RGB", (width, height), (200, 10, 10))
+    return pictures.encode(picture, "PNG", exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"), [(_flat_png(1, 40000), "1 x 40000"), (_turned_png(40000, 1), "1 x 40000")]
+)
+def test_a_picture_too_thin_for_any_webp_is_refused_naming_its_shape(
+    data, shown, reporter, event, media_storage
+):
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert shown in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
