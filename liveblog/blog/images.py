@@ -64,6 +64,9 @@ MAX_JPEG_MARKERS = 100_000
 # MB) 1.2 s. Encoders write a few dozen (a 20 MiB PNG in 8 KiB IDAT chunks: 2,560), and
 # 10,000 cost Pillow about 0.1 s. Counted by _blocks, which stops at the bound.
 MAX_BLOCKS = 10_000
+# What Pillow's decoders raise for a damaged file; the AVIF plugin raises RuntimeError
+# (tests/blog/test_images.py: found by fuzzing, a 500 until it was named here).
+DAMAGE = (OSError, SyntaxError, ValueError, RuntimeError)
 # ISO BMFF brands of HEIC/HEIF files, to refuse them by name rather than as "not a picture".
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -164,7 +167,7 @@ def decode(file: IO[bytes]) -> PILImage.Image:
             # Broken EXIF is damage too (Pillow raises from its parser, with several types).
             # In place: otherwise an upright picture is copied whole for nothing.
             ImageOps.exif_transpose(picture, in_place=True)
-        except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error) as exc:
+        except DAMAGE + (TypeError, KeyError, struct.error) as exc:
             raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
         _check_shape(picture)
     return _clean(picture)
@@ -194,7 +197,7 @@ def _open(data: bytes) -> PILImage.Image:
     except UnidentifiedImageError:
         accepted = ", ".join(FORMATS)
         raise ImageRefused(f"This file is not an image we accept ({accepted}).") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except DAMAGE as exc:
         raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
     return picture
 
