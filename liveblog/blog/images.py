@@ -167,7 +167,7 @@ def decode(file: IO[bytes]) -> PILImage.Image:
             # Broken EXIF is damage too (Pillow raises from its parser, with several types).
             # In place: otherwise an upright picture is copied whole for nothing.
             ImageOps.exif_transpose(picture, in_place=True)
-        except DAMAGE + (TypeError, KeyError, struct.error) as exc:
+        except (*DAMAGE, TypeError, KeyError, struct.error) as exc:
             raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
         _check_shape(picture)
     return _clean(picture)
