@@ -255,6 +255,11 @@ LIVEBLOG_HISTORY_URL = REDIS_URL
 LIVEBLOG_HISTORY_PREFIX = envstr("CHANNEL_PREFIX", "liveblog")
 LIVEBLOG_RATE_LIMITS = envbool("LIVEBLOG_RATE_LIMITS", True)
 LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE = envint("LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE", 120)
+# A photo costs its pixels, not its bytes (a 35-byte GIF may declare 49 megapixels: about
+# 1 s of CPU and hundreds of MB to store): uploads have a window of their own, per user.
+LIVEBLOG_RATE_LIMIT_UPLOADS_PER_MINUTE = envint(
+    "LIVEBLOG_RATE_LIMIT_UPLOADS_PER_MINUTE", 20, minimum=1
+)
 # Open live sockets one client address may hold in one process (liveblog/live/routing.py).
 LIVEBLOG_SOCKETS_PER_ADDRESS = envint("LIVEBLOG_SOCKETS_PER_ADDRESS", 1000, minimum=1)
 

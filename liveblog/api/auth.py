@@ -60,7 +60,10 @@ def uploader(request: HttpRequest) -> Any:
     # Before `writer`: a session's CSRF check reads the form, and with it the whole body.
     if declared > upload_limit():
         raise upload_too_large()
-    return writer(request)
+    user = writer(request)
+    if user is not None:
+        ratelimit.check_uploads(request)
+    return user
 
 
 def current_user(request: HttpRequest) -> User:

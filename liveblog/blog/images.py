@@ -3,7 +3,9 @@ several widths through Django's storage API (files or S3, settings.STORAGES["def
 
 What is refused, each with a sentence naming the problem (ImageRefused, field "file"): a
 file that is not a picture in a format we decode, a truncated one, a decompression bomb, one
-over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC.
+over LIVEBLOG_MAX_IMAGE_BYTES or LIVEBLOG_MAX_IMAGE_PIXELS, HEIC, a JPEG whose scans or
+segments cost far more than its pixels (MAX_JPEG_SCANS, MAX_JPEG_MARKERS), a PNG or GIF of
+more than MAX_BLOCKS chunks or blocks.
 
 Deliberate choices:
 - Output is WebP (quality 82): one format keeps transparency (graphics, logos) and is
@@ -44,6 +46,27 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", *(("AVIF",) if features.check("avif") e
 EXTENSION = "webp"
 CONTENT_TYPE = "image/webp"
 WEBP_QUALITY = 82
+# libwebp's limit on either side: a taller rendition is made narrower to fit (a phone's
+# scrolling screenshot, 1080 x 20000, made the encoder fail: a 500 for a valid picture).
+WEBP_MAX_SIDE = 16383
+# libjpeg decodes each scan of a progressive JPEG over the whole picture, so a file of many
+# tiny scans costs its pixels times its scans: 20,000 scans of 26 bytes at 7000 x 7000 (2.5
+# MB) took 10.8 s of CPU, 20 MiB of them would take minutes. Encoders write about 10; 256 is
+# NVIDIA nvImageCodec's default limit for the same attack (after Cure53's libjpeg-turbo audit).
+MAX_JPEG_SCANS = 256
+# Pillow reads the segments before the first scan in Python (1 µs each): 5 million empty
+# comments in 20 MiB took 5 s. A camera's JPEG has a few dozen; its EXIF, ICC or XMP may hold
+# some 0xFF bytes (1 in 256 of random data): counting every 0xFF before the first scan, this
+# bound refuses no header under 25 MB, and what it lets through costs Pillow 0.2 s.
+MAX_JPEG_MARKERS = 100_000
+# Pillow walks a PNG's chunks and a GIF's blocks before its first picture in Python, a dozen
+# µs each: 1 million empty GIF comments (2.9 MB) took 13 s, 300,000 empty PNG chunks (3.4
+# MB) 1.2 s. Encoders write a few dozen (a 20 MiB PNG in 8 KiB IDAT chunks: 2,560), and
+# 10,000 cost Pillow about 0.1 s. Counted by _blocks, which stops at the bound.
+MAX_BLOCKS = 10_000
+# What Pillow's decoders raise for a damaged file; the AVIF plugin raises RuntimeError
+# (tests/blog/test_images.py: found by fuzzing, a 500 until it was named here).
+DAMAGE = (OSError, SyntaxError, ValueError, RuntimeError)
 # ISO BMFF brands of HEIC/HEIF files, to refuse them by name rather than as "not a picture".
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -76,7 +99,7 @@ def store(*, event_id: int, file: IO[bytes]) -> Stored:
     folder = f"images/{event_id}/{uuid.uuid4().hex}"
     saved: list[str] = []
     try:
-        renditions = [_save(folder, picture, width, saved) for width in widths(picture.width)]
+        renditions = _renditions(folder, picture, saved)
     except BaseException:
         delete(saved)
         raise
@@ -89,23 +112,36 @@ def delete(names: list[str]) -> None:
         default_storage.delete(name)
 
 
-def widths(full: int) -> list[int]:
-    """The widths stored for a picture `full` pixels wide: each configured width it is wider
-    than, and its own (at most the widest configured): never upscaled."""
-    top = settings.LIVEBLOG_IMAGE_WIDTHS[-1]
-    return [w for w in settings.LIVEBLOG_IMAGE_WIDTHS if w < min(full, top)] + [min(full, top)]
+def widths(full: int, height: int = 1) -> list[int]:
+    """The widths stored for a picture `full` x `height` pixels: each configured width it is
+    wider than, and its own (at most the widest configured, and narrow enough for WebP's
+    WEBP_MAX_SIDE in height): never upscaled."""
+    top = min(settings.LIVEBLOG_IMAGE_WIDTHS[-1], full, WEBP_MAX_SIDE * full // height)
+    return [w for w in settings.LIVEBLOG_IMAGE_WIDTHS if w < top] + [top]
 
 
-def _save(folder: str, picture: PILImage.Image, width: int, saved: list[str]) -> dict[str, Any]:
-    height = max(1, round(picture.height * width / picture.width))
-    sized = (
-        picture
-        if width == picture.width
-        else picture.resize((width, height), PILImage.Resampling.LANCZOS)
-    )
-    name = default_storage.save(f"{folder}/{width}.{EXTENSION}", ContentFile(_encode(sized)))
-    saved.append(name)
-    return {"width": width, "height": height, "name": name}
+def _renditions(folder: str, picture: PILImage.Image, saved: list[str]) -> list[dict[str, Any]]:
+    """Widest first, each resized from the next wider one: the full picture (up to
+    LIVEBLOG_MAX_IMAGE_PIXELS, whatever its bytes) is resized once, not once a width: a
+    35-byte GIF of 49 megapixels cost 2.0 s of CPU, 1.5 of them in four full-size resizes;
+    now 1.1 s (tests/security/test_uploads.py)."""
+    stored: list[dict[str, Any]] = []
+    source = picture
+    for width in reversed(widths(picture.width, picture.height)):
+        height = max(1, round(picture.height * width / picture.width))
+        source = _sized(source, width, height)
+        name = default_storage.save(f"{folder}/{width}.{EXTENSION}", ContentFile(_encode(source)))
+        saved.append(name)
+        stored.append({"width": width, "height": height, "name": name})
+    return stored[::-1]
+
+
+def _sized(picture: PILImage.Image, width: int, height: int) -> PILImage.Image:
+    if picture.size == (width, height):
+        return picture
+    # reducing_gap: an integer box reduction first, then Lanczos on what is left; Pillow's
+    # documentation: from 3.0 on, "indistinguishable from fair resampling in most cases".
+    return picture.resize((width, height), PILImage.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _encode(picture: PILImage.Image) -> bytes:
@@ -122,14 +158,18 @@ def decode(file: IO[bytes]) -> PILImage.Image:
     """The upload as a clean 8-bit sRGB (or RGBA) picture, upright, with no metadata."""
     data = _read(file)
     with _bombs_refused():
+        _check_jpeg(data)
+        _check_blocks(data)
         picture = _open(data)
         _check_pixels(picture)
         try:
             picture.load()
             # Broken EXIF is damage too (Pillow raises from its parser, with several types).
-            picture = ImageOps.exif_transpose(picture)
-        except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error) as exc:
+            # In place: otherwise an upright picture is copied whole for nothing.
+            ImageOps.exif_transpose(picture, in_place=True)
+        except (*DAMAGE, TypeError, KeyError, struct.error) as exc:
             raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
+        _check_shape(picture)
     return _clean(picture)
 
 
@@ -157,7 +197,7 @@ def _open(data: bytes) -> PILImage.Image:
     except UnidentifiedImageError:
         accepted = ", ".join(FORMATS)
         raise ImageRefused(f"This file is not an image we accept ({accepted}).") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except DAMAGE as exc:
         raise ImageRefused(f"This image is damaged or truncated ({exc}).") from None
     return picture
 
@@ -170,6 +210,75 @@ def _check_pixels(picture: PILImage.Image) -> None:
             f"This image is {width} x {height} pixels, over the limit of "
             f"{limit / 1e6:g} megapixels."
         )
+
+
+def _check_shape(picture: PILImage.Image) -> None:
+    """Upright (after the EXIF orientation), so a rotated picture is judged as shown."""
+    width, height = picture.size
+    if WEBP_MAX_SIDE * width < height:
+        raise ImageRefused(
+            f"This image is {width} x {height} pixels: more than {WEBP_MAX_SIDE:,} times as "
+            "tall as it is wide, which no stored size can show."
+        )
+
+
+def _check_jpeg(data: bytes) -> None:
+    """Refuse, before Pillow parses it, a JPEG whose segments or scans cost far more than
+    its bytes and pixels (MAX_JPEG_MARKERS, MAX_JPEG_SCANS). Counted with bytes.count (C):
+    an 0xFF in entropy-coded data is followed by 0x00, so no scan marker is counted twice."""
+    if not data.startswith(b"\xff\xd8\xff"):
+        return
+    first_scan = data.find(b"\xff\xda")
+    if data.count(b"\xff", 0, first_scan if first_scan > 0 else len(data)) > MAX_JPEG_MARKERS:
+        raise ImageRefused(
+            f"This JPEG has more than {MAX_JPEG_MARKERS:,} segments before its picture: save "
+            "it again from a photo editor."
+        )
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise ImageRefused(
+            f"This JPEG is made of {scans} scans, more than the {MAX_JPEG_SCANS} we decode: "
+            "save it again as a baseline or ordinary progressive JPEG."
+        )
+
+
+def _check_blocks(data: bytes) -> None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind, count = "chunks", _png_chunks(data)
+    elif data[:6] in (b"GIF87a", b"GIF89a"):
+        kind, count = "blocks before its picture", _gif_blocks(data)
+    else:
+        return
+    if count > MAX_BLOCKS:
+        raise ImageRefused(
+            f"This image has more than {MAX_BLOCKS:,} {kind}: save it again from an image editor."
+        )
+
+
+def _png_chunks(data: bytes) -> int:
+    """The PNG's chunks, counted up to MAX_BLOCKS + 1 (damage is for Pillow to name)."""
+    at, count = 8, 0
+    while at + 8 <= len(data) and count <= MAX_BLOCKS:
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+        count += 1
+    return count
+
+
+def _gif_blocks(data: bytes) -> int:
+    """The GIF's extension sub-blocks before its first image descriptor, counted up to
+    MAX_BLOCKS + 1 (GIF89a: header, screen, colour table, then 0x21 label size data ... 0)."""
+    flags = data[10] if len(data) > 10 else 0
+    at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    count = 0
+    while at + 2 < len(data) and data[at] == 0x21 and count <= MAX_BLOCKS:
+        at += 2
+        while at < len(data) and count <= MAX_BLOCKS:
+            size = data[at]
+            at += 1 + size
+            count += 1
+            if size == 0:
+                break
+    return count
 
 
 @contextmanager

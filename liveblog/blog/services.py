@@ -452,7 +452,7 @@ def post_publish(
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
     body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
-    chosen = _images_of(event, images)
+    chosen = _images_of(event, images, actor=author)
     if status == Post.Status.PUBLISHED:
         _check_described(chosen)
     post = Post(
@@ -532,7 +532,8 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     before = {name: getattr(post, name) for name in POST_FIELDS if name != "images"}
     before["images"] = [image.pk for image in post.ordered_images]
     changes = dict(changes)
-    chosen = _images_of(post.event, changes.pop("images")) if "images" in changes else None
+    wanted = changes.pop("images", None)
+    chosen = None if wanted is None else _images_of(post.event, wanted, actor=actor, post=post)
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
     if post.published_at is None:
@@ -608,9 +609,11 @@ def post_delete(*, actor: User, post: Post) -> None:
 # --- images -----------------------------------------------------------------------------
 
 
-def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
+def _images_of(
+    event: Event, ids: Sequence[int], *, actor: User, post: Post | None = None
+) -> list[Image]:
     """The event's images with these ids, in this order; a validation error on `images`
-    naming any that is not one of them (or is given twice)."""
+    naming any that is not one of them (or is given twice), or that `actor` may not use."""
     wanted = list(ids)
     limit = settings.LIVEBLOG_MAX_IMAGES_PER_POST
     if len(wanted) > limit:
@@ -621,7 +624,27 @@ def _images_of(event: Event, ids: Sequence[int]) -> list[Image]:
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
         raise ValidationError({"images": [f"Not an image of this event: {', '.join(missing)}."]})
+    hidden = [str(pk) for pk in wanted if pk not in _usable(event, found, actor=actor, post=post)]
+    if hidden:
+        raise ValidationError(
+            {"images": [f"Not an image you uploaded or one readers can see: {', '.join(hidden)}."]}
+        )
     return [found[pk] for pk in wanted]
+
+
+def _usable(
+    event: Event, found: Mapping[int, Image], *, actor: User, post: Post | None
+) -> set[int]:
+    """What `actor` may put in an entry of these images: an id is a small number, so any
+    member could otherwise attach (and read back) a photo of another member's unpublished
+    entry (SPEC §4: drafts are seen by their author and the editors). Editors may use any;
+    a writer their own uploads, those already in this entry and those readers already see."""
+    if permissions.can_moderate(actor, event):
+        return set(found)
+    allowed = Q(uploaded_by_id=actor.pk) | Q(placements__post__in=Post.objects.public())
+    if post is not None:
+        allowed |= Q(placements__post=post)
+    return set(Image.objects.filter(allowed, pk__in=found).values_list("pk", flat=True))
 
 
 def _place_images(post: Post, chosen: list[Image]) -> None:
@@ -766,15 +789,23 @@ def image_update(
 
 
 def _describe(
-    *, actor: User, event: Event, images: Sequence[tuple[int, ImageText]]
+    *,
+    actor: User,
+    event: Event,
+    images: Sequence[tuple[int, ImageText]],
+    post: Post | None = None,
 ) -> tuple[list[int], bool]:
-    """image_update for each of an entry's photos (ids checked to be the event's); the ids
-    in order, and whether any text changed."""
+    """image_update for each of an entry's photos whose texts change (ids checked to be
+    usable by `actor` in this entry, _images_of); the ids in order, and whether any text
+    changed. A photo whose texts stay as they are is not image_update's business: a writer may
+    show a published photo of someone else's without being allowed to describe it."""
     ids = [pk for pk, _text in images]
-    chosen = _images_of(event, ids)
+    chosen = _images_of(event, ids, actor=actor, post=post)
     changed = False
     for image, (_pk, text) in zip(chosen, images, strict=True):
         before = (image.alt, image.caption, image.credit, image.decorative)
+        if before == (text.alt, text.caption, text.credit, text.decorative):
+            continue
         image_update(
             actor=actor,
             image=image,
@@ -811,7 +842,7 @@ def post_revise(
     readers get the new caption or alt (the fragments are rendered on writes)."""
     changes = dict(changes)
     if images is not None:
-        ids, texts_changed = _describe(actor=actor, event=post.event, images=images)
+        ids, texts_changed = _describe(actor=actor, event=post.event, images=images, post=post)
         current = [image.pk for image in post.ordered_images]
         if ids != current or texts_changed:
             changes["images"] = ids

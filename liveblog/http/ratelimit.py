@@ -44,6 +44,11 @@ def check_user(request: HttpRequest, *, counter: str = "") -> None:
     hit(f"{counter}user", str(request.user.pk), limit)
 
 
+def check_uploads(request: HttpRequest) -> None:
+    """Photo uploads, per user, in a window of their own (besides the writes' windows)."""
+    hit("upload", str(request.user.pk), settings.LIVEBLOG_RATE_LIMIT_UPLOADS_PER_MINUTE)
+
+
 def hit(scope: str, ident: str, limit: int) -> None:
     """Count one for `ident` in `scope`'s window; RateLimited once over `limit` a minute."""
     if not settings.LIVEBLOG_RATE_LIMITS:

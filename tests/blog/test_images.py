@@ -2,12 +2,14 @@
 is kept of an accepted photo (no metadata), and how it is stored."""
 
 import io
+import struct
+import zlib
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import FileSystemStorage, default_storage
 from PIL import Image as PILImage
-from PIL import ImageFile
+from PIL import ImageCms, ImageFile, features
 
 from liveblog.blog import images, services
 from liveblog.blog.models import AuditEntry, Image
@@ -463,3 +465,232 @@ def test_an_entry_has_at_most_the_photo_limit(reporter, event, settings):
         services.post_publish(event=event, author=reporter, body="x", images=[first.pk, second.pk])
 
     assert refused.value.message_dict["images"] == ["At most 1 photos in an entry."]
+
+
+# --- red team (issue 10): what held, kept as tests ----------------------------------------
+
+
+def _gif_screen(width: int, height: int) -> bytes:
+    """A GIF whose logical screen is width x height, with one 1 x 1 frame: 35 bytes."""
+    header = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + bytes(3) + b"\xff" * 3
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return header + frame + b"\x3b"
+
+
+def _webp_header(width: int, height: int) -> bytes:
+    """A lossless WebP's header declaring width x height, and no picture after it."""
+    payload = b"\x2f" + struct.pack("<I", (width - 1) | (height - 1) << 14) + bytes(16)
+    chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\x00"
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def _png_with(kind: bytes, data: bytes) -> bytes:
+    """A small PNG with one more chunk before its pixels."""
+    png = pictures.photo(100, 60, fmt="PNG")
+    return png[:33] + pictures.png_chunk(kind, data) + png[33:]
+
+
+BOMBS = {
+    "GIF screen of 4 gigapixels": (_gif_screen(65535, 65535), "too many pixels"),
+    "GIF screen over the limit": (_gif_screen(9000, 9000), "over the limit of 50 megapixels"),
+    "WebP header of 268 megapixels": (_webp_header(16384, 16384), "too many pixels"),
+    "PNG text chunk inflating to 200 MB": (
+        _png_with(b"zTXt", b"k\x00\x00" + zlib.compress(b"a" * 200_000_000, 9)),
+        "damaged or truncated",
+    ),
+    "PNG colour profile inflating to 200 MB": (
+        _png_with(b"iCCP", b"p\x00\x00" + zlib.compress(bytes(200_000_000), 9)),
+        "damaged or truncated",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BOMBS)
+def test_a_bomb_in_any_format_is_refused_before_it_is_decoded(kind, reporter, event, media_storage):
+    data, words = BOMBS[kind]
+    assert len(data) < 300_000
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert words in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def _jpeg_with_comment(text: bytes) -> bytes:
+    jpeg = pictures.photo(300, 200)
+    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + jpeg[2:]
+
+
+SCRIPT = b"<html><script>alert(document.cookie)</script>"
+POLYGLOTS = {
+    "JPEG with an HTML comment": _jpeg_with_comment(SCRIPT),
+    "JPEG followed by HTML": pictures.photo(300, 200) + SCRIPT,
+    "GIF with a script comment": (
+        _gif_screen(10, 10)[:19] + b"\x21\xfe" + bytes([len(SCRIPT)]) + SCRIPT + b"\x00"
+        + _gif_screen(10, 10)[19:]
+    ),
+    "PNG with a script text chunk": _png_with(b"tEXt", b"Comment\x00" + SCRIPT),
+    "PNG with a colour profile": _png_with(
+        b"iCCP", b"sRGB\x00\x00" + zlib.compress(ImageCms.ImageCmsProfile(
+            ImageCms.createProfile("sRGB")).tobytes())
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", POLYGLOTS)
+def test_a_polyglot_is_stored_as_its_pixels_alone(kind, reporter, event):
+    """A picture that is also HTML or script keeps nothing but its pixels: the renditions
+    are new WebP files with no ICC, EXIF or XMP chunk (and /media/ sends nosniff)."""
+    image = upload(reporter, event, POLYGLOTS[kind])
+    for rendition in image.renditions:
+        with default_storage.open(rendition["name"], "rb") as handle:
+            raw = handle.read()
+        assert raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
+        assert b"script" not in raw and b"html" not in raw
+        assert not {b"ICCP", b"EXIF", b"XMP "} & _webp_chunks(raw)
+
+
+def _webp_chunks(raw: bytes) -> set[bytes]:
+    chunks, at = set(), 12
+    while at + 8 <= len(raw):
+        kind, size = raw[at : at + 4], struct.unpack("<I", raw[at + 4 : at + 8])[0]
+        chunks.add(kind)
+        at += 8 + size + size % 2
+    return chunks
+
+
+def _scans(jpeg: bytes) -> list[bytes]:
+    """Each scan of a JPEG: its SOS segment and the entropy-coded data after it."""
+    found, at = [], jpeg.index(b"\xff\xda")
+    while at < len(jpeg) - 2:
+        end = at + 2 + struct.unpack(">H", jpeg[at + 2 : at + 4])[0]
+        while not (jpeg[end] == 0xFF and jpeg[end + 1] not in (0, *range(0xD0, 0xD8))):
+            end += 1
+        found.append(jpeg[at:end])
+        at = jpeg.find(b"\xff\xda", end)
+        at = len(jpeg) if at < 0 else at
+    return found
+
+
+def _progressive_with_scans(total: int) -> bytes:
+    """A progressive JPEG whose shortest refinement scan is repeated to make `total` scans:
+    libjpeg decodes every scan over the whole picture, so the work grows with the count (a
+    2.5 MB file of 20,000 scans at 7000 x 7000 took 10.8 s of CPU; 20 MiB, about 7 min)."""
+    jpeg = pictures.photo(1200, 800, quality=30, progressive=True)
+    scans = _scans(jpeg)
+    shortest = min(scans, key=len)
+    return jpeg[:-2] + shortest * (total - len(scans)) + jpeg[-2:]
+
+
+def test_a_progressive_jpeg_of_too_many_scans_is_refused_before_it_is_decoded(
+    reporter, event, media_storage, settings
+):
+    data = _progressive_with_scans(images.MAX_JPEG_SCANS + 1)
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert f"{images.MAX_JPEG_SCANS + 1} scans" in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def test_a_progressive_jpeg_as_cameras_and_editors_write_it_is_accepted(reporter, event):
+    data = pictures.photo(1200, 800, progressive=True)
+    assert 5 <= len(_scans(data)) <= 20
+    assert upload(reporter, event, data).width == 1200
+
+
+def test_a_jpeg_of_a_hundred_thousand_empty_segments_is_refused_before_it_is_parsed(
+    reporter, event, media_storage, monkeypatch
+):
+    """Pillow reads a JPEG's segments up to its first scan in Python, twice (verify, then
+    open): 5 million empty comments (20 MiB) cost about 5 s of CPU."""
+    jpeg = pictures.photo(300, 200)
+    data = jpeg[:2] + b"\xff\xfe\x00\x02" * (images.MAX_JPEG_MARKERS + 1) + jpeg[2:]
+    opened: list[bytes] = []
+    monkeypatch.setattr(images, "_open", lambda data: opened.append(data))
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert "segments" in refused.value.message_dict["file"][0]
+    assert opened == [] and stored_files(media_storage) == []
+
+
+FLOODS = {
+    # 1 million empty comments (2.9 MB) took Pillow's GIF reader 13 s of CPU.
+    "GIF of empty comments": _gif_screen(10, 10)[:19]
+    + b"\x21\xfe\x00" * (images.MAX_BLOCKS + 1)
+    + _gif_screen(10, 10)[19:],
+    "GIF comment of one-byte blocks": _gif_screen(10, 10)[:19]
+    + b"\x21\xfe"
+    + b"\x01a" * (images.MAX_BLOCKS + 1)
+    + b"\x00"
+    + _gif_screen(10, 10)[19:],
+    # 300,000 empty chunks (3.4 MB) took Pillow's PNG reader 1.2 s.
+    "PNG of empty chunks": _png_with(b"raNd", b"")[:33]
+    + pictures.png_chunk(b"raNd", b"") * (images.MAX_BLOCKS + 1)
+    + _png_with(b"raNd", b"")[33:],
+}
+
+
+@pytest.mark.parametrize("kind", FLOODS)
+def test_a_flood_of_tiny_blocks_is_refused_before_it_is_parsed(
+    kind, reporter, event, media_storage, monkeypatch
+):
+    opened: list[bytes] = []
+    monkeypatch.setattr(images, "_open", lambda data: opened.append(data))
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, FLOODS[kind])
+    assert f"more than {images.MAX_BLOCKS:,}" in refused.value.message_dict["file"][0]
+    assert opened == [] and stored_files(media_storage) == []
+
+
+def _flat_png(width: int, height: int) -> bytes:
+    return pictures.encode(PILImage.new("RGB", (width, height), (200, 10, 10)), "PNG")
+
+
+def test_a_tall_screenshot_is_stored_as_wide_as_webp_allows_not_refused_with_an_error(
+    reporter, event
+):
+    """A phone's scrolling screenshot (1080 x 20000) made WebP's encoder fail (16,383 px a
+    side at most): a ValueError, so a 500, for a picture within every limit."""
+    image = upload(reporter, event, _flat_png(1080, 20000))
+    assert [(r["width"], r["height"]) for r in image.renditions] == [(480, 8889), (884, 16370)]
+    assert (image.width, image.height) == (884, 16370)
+    assert opened(image.renditions[-1]["name"]).size == (884, 16370)
+
+
+def _turned_png(width: int, height: int) -> bytes:
+    """width x height, stored with EXIF orientation 6: shown as height x width."""
+    exif = PILImage.Exif()
+    exif[pictures.ORIENTATION] = 6
+    picture = PILImage.new("RGB", (width, height), (200, 10, 10))
+    return pictures.encode(picture, "PNG", exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"), [(_flat_png(1, 40000), "1 x 40000"), (_turned_png(40000, 1), "1 x 40000")]
+)
+def test_a_picture_too_thin_for_any_webp_is_refused_naming_its_shape(
+    data, shown, reporter, event, media_storage
+):
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, data)
+    assert shown in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == [] and Image.objects.count() == 0
+
+
+def _damaged_avif(where: bytes) -> bytes:
+    """A real AVIF whose bytes after the box named `where` are zeroed (16 bytes of its
+    item locations, or all of its coded picture)."""
+    avif = pictures.photo(64, 48, fmt="AVIF")
+    at = avif.find(where) + 4
+    end = at + 16 if where == b"iloc" else len(avif)
+    return avif[:at] + bytes(end - at) + avif[end:]
+
+
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow decodes no AVIF")
+@pytest.mark.parametrize("box", [b"iloc", b"mdat"])
+def test_a_damaged_avif_is_refused_not_a_server_error(box, reporter, event, media_storage):
+    """Pillow's AVIF plugin raises RuntimeError for damage (found by fuzzing 14,000 mutated
+    files of every accepted format: the only exception that escaped as a 500)."""
+    with pytest.raises(ValidationError) as refused:
+        upload(reporter, event, _damaged_avif(box))
+    assert "damaged or truncated" in refused.value.message_dict["file"][0]
+    assert stored_files(media_storage) == []

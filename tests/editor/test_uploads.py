@@ -234,7 +234,10 @@ def test_another_writers_photo_cannot_be_described_by_a_reporter(
         client_for(reporter), event, entry([theirs], texts(theirs, alt="Mine now")), **JSON
     )
 
-    assert response.status_code == 403
+    # Refused before anything is described: an unpublished photo of someone else's is not
+    # one a reporter may use at all (services._usable).
+    assert response.status_code == 400
+    assert "Not an image you uploaded" in str(response.json())
     assert Image.objects.get(pk=theirs).alt == "" and Post.objects.count() == 0
 
 

@@ -69,3 +69,37 @@ def test_no_path_leaves_the_images_folder(path, media_storage, db):
     response = Client().get(path)
     assert response.status_code == 404
     assert b"not public" not in b"".join(getattr(response, "streaming_content", [response.content]))
+
+
+# Red team (issue 10): /media/ asks nobody who they are (nginx or an object store may serve
+# the same files), so a photo of an entry not yet published is public to whoever knows its
+# address. That is acceptable only while an address cannot be guessed or listed.
+
+
+def test_an_images_address_holds_a_random_128_bit_name(event, reporter):
+    first, second = (
+        services.image_upload(
+            actor=reporter, event=event, file=io.BytesIO(pictures.photo(600, 400)), alt="Same"
+        )
+        for _ in range(2)
+    )
+    folders = {image.renditions[0]["name"].split("/")[2] for image in (first, second)}
+    assert len(folders) == 2
+    assert all(len(folder) == 32 and int(folder, 16) >= 0 for folder in folders)
+
+
+def test_a_folder_of_images_is_not_listed(image):
+    name = image.renditions[0]["name"]
+    for folder in (
+        name.rpartition("/")[0],
+        name.rpartition("/")[0] + "/",
+        f"images/{image.event_id}",
+    ):
+        assert Client().get("/media/" + folder).status_code == 404
+
+
+def test_a_served_image_says_what_it_is_and_may_not_be_sniffed(image):
+    response = Client().get(media_url(image))
+    assert response["Content-Type"] == "image/webp"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "script-src" in response["Content-Security-Policy"]
