@@ -299,9 +299,11 @@ function showErrors(form, { detail, fields = {} }) {
   first?.focus();
 }
 
-function announce(form, text) {
+function announce(form, text, { failed = false } = {}) {
   const status = form.querySelector("[data-form-status]");
   if (!status) return;
+  // A refusal reads as one (the danger colour), not in the "Published." green.
+  status.classList.toggle("form-status--failed", failed);
   // Emptied first, so that a second "Published." is announced too.
   status.textContent = "";
   requestAnimationFrame(() => { status.textContent = text; });
@@ -361,7 +363,7 @@ function submitInPlace(form, state, pictures) {
     event.preventDefault();
     if (busy) return; // a double click sends one entry
     if (!photosReady(form, pictures, submitter)) {
-      announce(form, "Not saved: see the errors.");
+      announce(form, "Not saved: see the errors.", { failed: true });
       return;
     }
     busy = true;
@@ -377,7 +379,7 @@ function submitInPlace(form, state, pictures) {
         body?.focus();
       } else {
         showErrors(form, result);
-        announce(form, "Not saved: see the errors.");
+        announce(form, "Not saved: see the errors.", { failed: true });
       }
     } catch {
       showErrors(form, { detail: "Not saved: no connection. Nothing typed is lost: send it again." });
