@@ -51,7 +51,10 @@ def rendered(posts: Sequence[Post], *, eager: int = 0) -> list[SafeString]:
     """The entries' HTML (blog/_post.html, as in live frames), from the cache where it has
     them (one read), rendered and kept otherwise. A cache that does not answer costs renders.
     The first `eager` entries' photos load at once (post_fragment)."""
-    keys = [_key(post, n < eager) for n, post in enumerate(posts)]
+    # Eager only where it changes the HTML (an entry with photos): a text entry that moves
+    # down out of the first screen keeps its cached rendering.
+    eagers = [n < eager and bool(post.ordered_images) for n, post in enumerate(posts)]
+    keys = [_key(post, first) for post, first in zip(posts, eagers, strict=True)]
     try:
         found = caches["default"].get_many(keys) if keys else {}
     except Exception:
@@ -59,10 +62,10 @@ def rendered(posts: Sequence[Post], *, eager: int = 0) -> list[SafeString]:
         found = {}
     fresh: dict[str, str] = {}
     html = []
-    for n, (post, key) in enumerate(zip(posts, keys, strict=True)):
+    for post, key, eager_images in zip(posts, keys, eagers, strict=True):
         fragment = found.get(key)
         if fragment is None:
-            fragment = fresh[key] = post_fragment(post, eager_images=n < eager)
+            fragment = fresh[key] = post_fragment(post, eager_images=eager_images)
         html.append(mark_safe(fragment))  # noqa: S308 - our own template's output
     if fresh:
         try:
