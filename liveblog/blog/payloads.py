@@ -87,9 +87,12 @@ def post_payload(post: Post) -> dict[str, Any]:
     }
 
 
-def post_fragment(post: Post) -> str:
-    """The entry as readers see it; the page includes the same template."""
-    return render_to_string("blog/_post.html", {"post": post, "event": post.event}).strip()
+def post_fragment(post: Post, *, eager_images: bool = False) -> str:
+    """The entry as readers see it; the page includes the same template. Its photos load
+    lazily, unless `eager_images` (an entry in the page's first screen: its first photo is
+    fetched at once, at high priority, as it may be the page's largest paint)."""
+    context = {"post": post, "event": post.event, "eager_images": eager_images}
+    return render_to_string("blog/_post.html", context).strip()
 
 
 def event_fragment(event: Event) -> str:

@@ -11,6 +11,7 @@ The pages do not depend on who is asking (no session, no CSRF token), so they ar
 """
 
 import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -42,8 +43,12 @@ _EVENTS_LIST_ATTR = "_liveblog_events_list"
 @cache
 def release() -> str:
     """A digest of what renders the pages (templates, static files, translations): a deploy
-    that changes them changes every ETag, without anyone remembering to bump a version."""
+    that changes them changes every ETag, without anyone remembering to bump a version.
+    SECRET_KEY is in it too (through an HMAC, so the ETag tells nothing of it): a cached
+    page's CSP nonce is derived from its ETag under that key (middleware.ContentSecurityPolicy),
+    so a rotated key must not find pages whose markup names the old key's nonces."""
     digest = hashlib.sha256()
+    digest.update(hmac.new(settings.SECRET_KEY.encode(), b"release", hashlib.sha256).digest())
     roots = [settings.BASE_DIR / "templates", *settings.STATICFILES_DIRS, *settings.LOCALE_PATHS]
     for root in roots:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):

@@ -24,12 +24,16 @@ from liveblog.http.caching import release
 logger = logging.getLogger(__name__)
 
 FRAGMENT_SECONDS = 24 * 3600
+# The entries at the top of a page whose photos load at once (the first screen, where the
+# largest paint is often a photo); every other photo loads lazily.
+EAGER_ENTRIES = 2
 
 
-def _key(post: Post) -> str:
+def _key(post: Post, eager: bool) -> str:
     event = post.event
     parts = (
         release(),
+        eager,
         get_language(),
         post.pk,
         post.updated_at.isoformat(),
@@ -43,10 +47,14 @@ def _key(post: Post) -> str:
     )
 
 
-def rendered(posts: Sequence[Post]) -> list[SafeString]:
+def rendered(posts: Sequence[Post], *, eager: int = 0) -> list[SafeString]:
     """The entries' HTML (blog/_post.html, as in live frames), from the cache where it has
-    them (one read), rendered and kept otherwise. A cache that does not answer costs renders."""
-    keys = [_key(post) for post in posts]
+    them (one read), rendered and kept otherwise. A cache that does not answer costs renders.
+    The first `eager` entries' photos load at once (post_fragment)."""
+    # Eager only where it changes the HTML (an entry with photos): a text entry that moves
+    # down out of the first screen keeps its cached rendering.
+    eagers = [n < eager and bool(post.ordered_images) for n, post in enumerate(posts)]
+    keys = [_key(post, first) for post, first in zip(posts, eagers, strict=True)]
     try:
         found = caches["default"].get_many(keys) if keys else {}
     except Exception:
@@ -54,10 +62,10 @@ def rendered(posts: Sequence[Post]) -> list[SafeString]:
         found = {}
     fresh: dict[str, str] = {}
     html = []
-    for post, key in zip(posts, keys, strict=True):
+    for post, key, eager_images in zip(posts, keys, eagers, strict=True):
         fragment = found.get(key)
         if fragment is None:
-            fragment = fresh[key] = post_fragment(post)
+            fragment = fresh[key] = post_fragment(post, eager_images=eager_images)
         html.append(mark_safe(fragment))  # noqa: S308 - our own template's output
     if fresh:
         try:

@@ -280,6 +280,8 @@ def test_the_entry_shows_its_images_with_srcset_sizes_and_captions(reporter, eve
     photo = upload(reporter, event, pictures.photo(2000, 1000), caption="Day one", credit="AFP")
     plain = upload(reporter, event, pictures.photo(600, 300), alt="", decorative=True)
     services.post_publish(event=event, author=reporter, body="Photos", images=[photo.pk, plain.pk])
+    for _ in range(2):  # newer entries: the photos are below the first screen, loaded lazily
+        services.post_publish(event=event, author=reporter, body="Later")
     html = Client().get(f"/events/{event.slug}/").content.decode()
     urls = [f"/media/{r['name']}" for r in photo.renditions]
     srcset = ", ".join(f"{u} {r['width']}w" for u, r in zip(urls, photo.renditions, strict=True))

@@ -1,5 +1,6 @@
-"""`make run`'s demo (SPEC §2): an event with entries and an editor whose credentials, and the
-links, are printed with the address the server really answers on."""
+"""`make run`'s demo (SPEC §2): an event with entries of every kind (photos, quotes, embeds,
+breaking news, key points) and an editor whose credentials, and the links, are printed with
+the address the server really answers on."""
 
 import re
 from io import StringIO
@@ -8,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from liveblog.blog.models import Event
+from liveblog.blog.management.commands.load_demo import ENTRIES
+from liveblog.blog.models import Event, Image
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +36,24 @@ def test_demo_is_served_and_its_editor_signs_in():
     again = load_demo()  # idempotent: `make run` loads it at every start
     assert "http://127.0.0.1:8000/events/opening-ceremony/" in again
     event = Event.objects.get(slug="opening-ceremony")
-    assert event.posts.count() == 4
+    assert event.posts.count() == len(ENTRIES) == 8
+    assert Image.objects.filter(event=event).count() == 3  # not uploaded twice
     assert Client().get("/events/opening-ceremony/").status_code == 200
     signed_in = Client().post("/editor/login/", {"username": "editor", "password": "liveblog-demo"})
     assert signed_in.status_code == 302 and signed_in.url == "/editor/"
+
+
+def test_demo_shows_photos_a_quote_embeds_a_breaking_entry_and_key_points(media_storage):
+    load_demo()
+    html = Client().get("/events/opening-ceremony/").content.decode()
+    photos = Image.objects.filter(event__slug="opening-ceremony")
+    for photo in photos:  # stored through the image service: renditions on the storage
+        assert photo.alt and len(photo.renditions) >= 3
+        assert all((media_storage / r["name"]).is_file() for r in photo.renditions)
+        assert f'alt="{photo.alt}"' in html
+    assert html.count('<figure class="entry__image"><img ') == 3
+    assert '<figure class="quote"><blockquote>' in html and "Liu Yunshan</figcaption>" in html
+    assert 'class="embed embed--youtube"' in html and 'class="embed embed--x"' in html
+    assert "youtube-nocookie.com/embed/aqz-KE-bpKQ" in html  # the card's frame, on a click
+    assert "entry--breaking" in html
+    assert "A 40-million-euro research fund" in html and "key-points" in html

@@ -142,3 +142,31 @@ def test_writes_are_not_conditional(event, reporter):
         HTTP_IF_NONE_MATCH="*",
     )
     assert response.status_code == 201
+
+
+def test_a_new_secret_key_makes_new_etags_so_no_cached_page_keeps_an_old_nonce(
+    event, published, settings
+):
+    """The CSP nonce of a cached page is an HMAC of its ETag under SECRET_KEY: were the ETag
+    (and so the render cache's key) the same under a new key, a page rendered before the
+    rotation would be served with a policy naming another nonce, and none of its scripts
+    would run (found by the issue 10 audit, between two runs with different keys)."""
+    from liveblog.http import caching
+
+    path = f"/events/{event.slug}/"
+    before, _ = validators(path)
+    old_nonce = Client().get(path).content.decode().split('nonce="')[1].split('"')[0]
+
+    settings.SECRET_KEY = "a-rotated-key-" + "x" * 50
+    caching.release.cache_clear()
+    try:
+        response = Client().get(path)
+        after = response["ETag"]
+        body = response.content.decode()
+    finally:
+        caching.release.cache_clear()
+
+    assert after != before
+    new_nonce = body.split('nonce="')[1].split('"')[0]
+    assert new_nonce != old_nonce
+    assert f"'nonce-{new_nonce}'" in response["Content-Security-Policy"]

@@ -67,9 +67,9 @@ def renders(monkeypatch):
     rendered: list[int] = []
     original = fragments.post_fragment
 
-    def counting(post):
+    def counting(post, **options):
         rendered.append(post.pk)
-        return original(post)
+        return original(post, **options)
 
     monkeypatch.setattr(fragments, "post_fragment", counting)
     return rendered

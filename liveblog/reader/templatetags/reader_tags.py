@@ -17,12 +17,16 @@ def excerpt(body_html: str, words: int = 12) -> str:
 
 
 @register.simple_tag
-def entries(posts: "Post | list[Post] | None") -> SafeString:
-    """`{% entries page.posts %}`: the entries' HTML, each from the entry cache when it can."""
+def entries(posts: "Post | list[Post] | None", first_screen: bool = False) -> SafeString:
+    """`{% entries page.posts %}`: the entries' HTML, each from the entry cache when it can;
+    with `first_screen=True` (the pinned entry, on top), the first entries' photos load at
+    once."""
     if posts is None:
         return mark_safe("")
     listed = [posts] if isinstance(posts, Post) else list(posts)
-    return mark_safe("\n".join(fragments.rendered(listed)))  # noqa: S308 - rendered templates
+    eager = fragments.EAGER_ENTRIES if first_screen else 0
+    html = fragments.rendered(listed, eager=eager)
+    return mark_safe("\n".join(html))  # noqa: S308 - rendered templates
 
 
 def date_line(post: Post) -> SafeString:
@@ -36,14 +40,17 @@ def date_line(post: Post) -> SafeString:
 
 
 @register.simple_tag
-def stream_entries(posts: "list[Post]") -> SafeString:
+def stream_entries(posts: "list[Post]", first_screen: bool = False) -> SafeString:
     """`{% stream_entries page.posts %}`: the entries with a date line before the first
     entry of each day (in the event's zone, in stream order). live.js keeps them right as
-    entries arrive, and for pages "load older" appends."""
+    entries arrive, and for pages "load older" appends. With `first_screen=True` (the top of
+    the page), the first entries' photos load at once."""
     listed = list(posts)
     html: list[str] = []
     previous = None
-    for post, fragment in zip(listed, fragments.rendered(listed), strict=True):
+    eager = fragments.EAGER_ENTRIES if first_screen else 0
+    rendered = fragments.rendered(listed, eager=eager)
+    for post, fragment in zip(listed, rendered, strict=True):
         day = event_day(post.published_at, post.event)
         if day != previous:
             html.append(date_line(post))

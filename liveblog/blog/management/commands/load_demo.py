@@ -1,5 +1,9 @@
-"""Load a demo event with a few entries and a demo editor, for `make run`. Idempotent."""
+"""Load a demo event (photos, a quote, embeds, a breaking entry, key points) and a demo editor,
+for `make run`. Idempotent: an existing demo event is left as it is."""
 
+import io
+import random
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFilter
 
 from liveblog.blog import services
 from liveblog.blog.models import Event, Membership
@@ -17,20 +22,71 @@ DEMO_USERNAME = "editor"
 DEMO_PASSWORD = "liveblog-demo"  # noqa: S105 - printed for the local demo on purpose
 DEMO_SLUG = "opening-ceremony"
 
+KEY_POINTS = (
+    "- The chair opened the conference before **2,000 delegates** from 90 countries\n"
+    "- The mayor announced a 40-million-euro research fund\n"
+    "- Speeches are streamed on the conference's YouTube channel"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    minutes: int  # before now
+    body: str
+    headline: str = ""
+    photo: tuple[str, str] | None = None  # (alt, caption)
+    is_breaking: bool = False
+
+
+# What a newcomer should see the product do: photos, a quote with its speaker, a YouTube and
+# an X embed (click-to-load cards), a breaking entry, key events and the key points box.
 ENTRIES = [
-    (-55, "Doors open", "Delegates are queueing at the main hall. **Security checks** are slow."),
-    (-40, "", "The stage is being set up; the orchestra is tuning."),
-    (
-        -25,
-        "The conference officially opens",
-        "The chair welcomes *2,000 delegates* from 90 countries.",
+    Entry(
+        55,
+        "Delegates are queueing at the main hall. **Security checks** are slow.",
+        "Doors open",
+        photo=("Delegates queueing at the doors of the main hall", "The queue at ten past nine."),
     ),
-    (
-        -10,
-        "",
-        "First speaker: the mayor, on the city's climate plan.\n\n> We are late, but not too late.",
+    Entry(
+        45,
+        "The stage is being set up; the orchestra is tuning.",
+        photo=("The orchestra tuning on a lit stage", "The conservatory's orchestra."),
     ),
+    Entry(35, "The chair welcomes *2,000 delegates* from 90 countries.", "The conference opens"),
+    Entry(28, "> We meet at a time when cooperation matters more than ever.\n> — Liu Yunshan"),
+    # Big Buck Bunny (Blender Foundation, CC BY): a video that stays online.
+    Entry(20, "Watch the opening address:\n\nhttps://www.youtube.com/watch?v=aqz-KE-bpKQ"),
+    Entry(15, "The organisers' first post, as it happened:\n\nhttps://x.com/jack/status/20"),
+    Entry(
+        10,
+        "The mayor announces a **40-million-euro** research fund for the member universities.",
+        "A 40-million-euro research fund",
+        photo=("The mayor at the lectern, under the stage lights", "The mayor's announcement."),
+        is_breaking=True,
+    ),
+    Entry(5, "> We are late, but not too late.\n> — The mayor"),
 ]
+
+
+def demo_photo(seed: int) -> io.BytesIO:
+    """A photo-like JPEG drawn with Pillow (a lit stage, a crowd): the demo ships no files."""
+    rng = random.Random(seed)
+    picture = Image.new("RGB", (240, 160))
+    draw = ImageDraw.Draw(picture)
+    for y in range(160):
+        shade = 210 - y
+        draw.line((0, y, 240, y), fill=(shade, shade - 15, max(0, shade - 40)))
+    for _ in range(70):
+        x, y, w, h = rng.randrange(-10, 240), rng.randrange(70, 160), 14, rng.randrange(24, 50)
+        base = rng.randrange(30, 150)
+        draw.ellipse((x, y, x + w, y + h), fill=(base + 40, base + 20, base))
+    picture = picture.filter(ImageFilter.GaussianBlur(1.5)).resize(
+        (1600, 1067), Image.Resampling.BICUBIC
+    )
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=88)
+    out.seek(0)
+    return out
 
 
 class Command(BaseCommand):
@@ -78,25 +134,41 @@ class Command(BaseCommand):
             editor.is_superuser = True
             editor.save()
         if not Event.objects.filter(slug=DEMO_SLUG).exists():
-            now = timezone.now()
-            event = services.event_create(
-                actor=admin,
-                title="Live report: opening ceremony of the conference",
-                slug=DEMO_SLUG,
-                summary="Follow the opening of the conference as it happens.",
-                timezone_name="Europe/Paris",
-                status=Event.Status.LIVE,
-                starts_at=now - timedelta(hours=1),
-            )
-            services.membership_add(
-                actor=admin, event=event, user=editor, role=Membership.Role.EDITOR
-            )
-            for minutes, headline, body in ENTRIES:
-                services.post_publish(
+            self._event(admin, editor)
+
+    def _event(self, admin: Any, editor: Any) -> None:
+        now = timezone.now()
+        event = services.event_create(
+            actor=admin,
+            title="Live report: opening ceremony of the conference",
+            slug=DEMO_SLUG,
+            summary="Follow the opening of the conference as it happens.",
+            key_points=KEY_POINTS,
+            timezone_name="Europe/Paris",
+            status=Event.Status.LIVE,
+            starts_at=now - timedelta(hours=1),
+        )
+        services.membership_add(actor=admin, event=event, user=editor, role=Membership.Role.EDITOR)
+        for n, entry in enumerate(ENTRIES):
+            images = []
+            if entry.photo:
+                alt, caption = entry.photo
+                image = services.image_upload(
+                    actor=editor,
                     event=event,
-                    author=editor,
-                    headline=headline,
-                    body=body,
-                    published_at=now + timedelta(minutes=minutes),
-                    is_key_event=bool(headline),
+                    file=demo_photo(n),
+                    alt=alt,
+                    caption=caption,
+                    credit="Demo photo",
                 )
+                images.append(image.pk)
+            services.post_publish(
+                event=event,
+                author=editor,
+                headline=entry.headline,
+                body=entry.body,
+                published_at=now - timedelta(minutes=entry.minutes),
+                is_key_event=bool(entry.headline),
+                is_breaking=entry.is_breaking,
+                images=images,
+            )
