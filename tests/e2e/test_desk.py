@@ -7,15 +7,14 @@ the provider's frame after clicking the YouTube card (the providers' hosts are r
 stub page: this machine is offline)."""
 
 import base64
-from urllib.parse import urlsplit
 
 import pytest
 
 from liveblog.blog.models import Membership, Post
 from tests import pictures
 from tests.browser import ARTIFACTS
+from tests.e2e.recording import SANDBOX, Recorded
 from tests.e2e.test_csp import WATCH
-from tests.e2e.test_embeds import PROVIDERS, SANDBOX, STUB
 from tests.e2e.test_live_loop import PASSWORD, log_in, wait_for
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
@@ -40,33 +39,6 @@ def desk():
     reporter.save()
     Membership.objects.create(event=event, user=reporter, role=Membership.Role.REPORTER)
     return event, reporter
-
-
-class Logged:
-    """A page whose every request is logged, and whose providers answer a stub page."""
-
-    def __init__(self, context):
-        self.requests: list[str] = []
-        self.console: list[str] = []
-        context.route("**/*", self._route)
-        self.page = context.new_page()
-        self.page.add_init_script(WATCH)
-        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-
-    def _route(self, route):
-        url = route.request.url
-        self.requests.append(url)
-        if urlsplit(url).hostname in PROVIDERS:
-            route.fulfill(status=200, content_type="text/html", body=STUB)
-        else:
-            route.continue_()
-
-    def hosts(self) -> set[str]:
-        return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.requests}
-
-    def violations(self) -> list[str]:
-        found = self.page.evaluate("window.__violations")
-        return [*found, *(m for m in self.console if "Content Security Policy" in m)]
 
 
 def jpeg(width: int, height: int) -> str:
@@ -147,7 +119,7 @@ def test_the_desk_publishes_every_kind_of_entry_and_a_reader_sees_each_live(
     event, reporter = desk
     ARTIFACTS.mkdir(exist_ok=True)
     with asgi_servers(1, MEDIA_ROOT=str(media_storage)) as (server,):
-        reader = Logged(browser.new_context(viewport={"width": 1280, "height": 900}))
+        reader = Recorded(browser.new_context(viewport={"width": 1280, "height": 900}))
         reader.page.goto(f"{server.url}/events/{event.slug}/")
         reader.page.wait_for_selector("[data-live][data-connected=true]")
         writer = browser.new_context(viewport={"width": 1280, "height": 1000})

@@ -4,14 +4,12 @@ sandboxed frame in the card's place, loaded from the origin the policy allows, w
 violation; entries that arrive live work the same. The providers are routed to a stub page
 (this machine is offline), so that a frame really loads."""
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from liveblog.blog import services
 from liveblog.blog.models import Membership
 from tests.browser import ARTIFACTS, off_the_browser_loop
-from tests.e2e.test_csp import WATCH
+from tests.e2e.recording import SANDBOX, Recorded
 from tests.e2e.test_live_loop import wait_for
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
@@ -21,11 +19,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 YOUTUBE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42"
 X_POST = "https://x.com/jack/status/20"
 SPOTIFY = "https://open.spotify.com/track/4cOdK2wGLETKBW3PvgPWqT"
-PROVIDERS = {"www.youtube-nocookie.com", "platform.twitter.com", "open.spotify.com"}
-STUB = "<!doctype html><title>Stub player</title><p>A provider's player (stub).</p>"
-SANDBOX = (
-    "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-presentation"
-)
 
 
 @pytest.fixture
@@ -34,37 +27,6 @@ def newsroom():
     reporter = UserFactory(username="rita")
     Membership.objects.create(event=event, user=reporter, role=Membership.Role.REPORTER)
     return event, reporter
-
-
-class Recorded:
-    """A page whose every request is logged; the providers' hosts answer a stub page."""
-
-    def __init__(self, context):
-        self.requests: list[str] = []
-        self.console: list[str] = []
-        context.route("**/*", self._route)
-        self.page = context.new_page()
-        self.page.add_init_script(WATCH)
-        self.page.on("console", lambda m: self.console.append(m.text))
-
-    def _route(self, route):
-        url = route.request.url
-        self.requests.append(url)
-        if urlsplit(url).hostname in PROVIDERS:
-            route.fulfill(status=200, content_type="text/html", body=STUB)
-        else:
-            route.continue_()
-
-    def hosts(self) -> set[str]:
-        return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.requests}
-
-    def violations(self) -> list[str]:
-        found = [self.page.evaluate("window.__violations")]
-        found += [f.evaluate("window.__violations || []") for f in self.page.frames[1:]]
-        policy = [
-            m for m in self.console if "Content Security Policy" in m or "Permissions-Policy" in m
-        ]
-        return [v for vs in found for v in vs] + policy
 
 
 def test_a_card_loads_nothing_before_the_click_and_its_sandboxed_frame_after(browser, newsroom):
