@@ -1,6 +1,7 @@
 """Configuration comes from the environment; a bad value stops start-up naming the variable."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -162,3 +163,11 @@ def test_s3_media_with_a_bad_endpoint_names_the_variable():
     env |= {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
     result = manage("check", AWS_S3_ENDPOINT_URL="localhost:9000", **env)
     assert result.returncode != 0 and "AWS_S3_ENDPOINT_URL" in result.stderr
+
+
+def test_every_variable_the_settings_read_is_in_the_readme():
+    settings_source = (ROOT / "liveblog" / "settings.py").read_text()
+    read = set(re.findall(r'\benv\w*\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    readme = (ROOT / "README.md").read_text()
+    assert len(read) > 20  # the pattern still finds the helpers' calls
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []

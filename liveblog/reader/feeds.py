@@ -58,6 +58,7 @@ class FeedPage:
     event: Event
     entries: list[FeedEntry]
     next_url: str | None
+    home: str  # the event page's absolute address: the feed's atom:id, which must be an IRI
 
 
 def entry_content(request: HttpRequest, post: Post, event: Event) -> str:
@@ -90,7 +91,8 @@ class EventFeed(Feed):
             query = urlencode({"after": page.next_cursor.encode()})
             next_url = request.build_absolute_uri(f"{reverse('reader:feed', args=[slug])}?{query}")
         entries = [FeedEntry(post, entry_content(request, post, event)) for post in page.posts]
-        return FeedPage(event=event, entries=entries, next_url=next_url)
+        home = request.build_absolute_uri(event.get_absolute_url())
+        return FeedPage(event=event, entries=entries, next_url=next_url, home=home)
 
     def title(self, obj: FeedPage) -> str:
         return obj.event.title
@@ -102,7 +104,8 @@ class EventFeed(Feed):
         return obj.event.get_absolute_url()
 
     def feed_guid(self, obj: FeedPage) -> str:
-        return obj.event.get_absolute_url()
+        # Django makes the links absolute but not the guid (RFC 4287 §4.2.6: an IRI).
+        return obj.home
 
     def feed_extra_kwargs(self, obj: FeedPage) -> dict[str, Any]:
         return {"next_url": obj.next_url}

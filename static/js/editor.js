@@ -28,13 +28,15 @@ function entryContext(entry) {
   return context;
 }
 
-// The published list shows each entry's first lines (CSS line clamp on .entry__body);
-// Expand shows the rest. The button is shown only while there is more to see.
+// The published list shows each entry's first lines (CSS line clamp on .entry__body) and
+// its photos as thumbnails; Expand shows the rest. The button is shown only while there is more to see.
 const clamped = new ResizeObserver((records) => {
   for (const { target } of records) {
     const button = target.closest(".entry")?.querySelector("[data-expand]");
     if (!button) continue;
-    const more = target.scrollHeight > target.clientHeight + 1;
+    // Photos are shown as thumbnails until expanded: there is more to see.
+    const photos = target.closest(".entry")?.querySelector(".entry__image");
+    const more = target.scrollHeight > target.clientHeight + 1 || Boolean(photos);
     button.hidden = !more && button.getAttribute("aria-expanded") !== "true";
   }
 });

@@ -119,5 +119,6 @@ def test_without_javascript_a_card_is_a_link_and_shows_no_dead_button(browser, n
         card = reader.page.locator("figure.embed--youtube")
         assert card.get_by_role("link", name=YOUTUBE).get_attribute("href") == YOUTUBE
         assert not card.locator("[data-embed-load]").is_visible()
+        assert not card.locator(".embed__note").is_visible()  # it explains a missing button
         assert reader.hosts() == {server.url}
     context.close()

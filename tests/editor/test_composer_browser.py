@@ -4,6 +4,7 @@ Markdown toolbar, its shortcuts and paste as Markdown (GitHub's vendored compone
 under the page's nonce-based CSP with no violation); publishing and saving drafts without a
 reload; the compact published list; axe finds nothing."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from liveblog.blog import services
 from liveblog.blog.models import Membership, Post
+from tests import pictures
 from tests.browser import ARTIFACTS, off_the_browser_loop
 from tests.e2e.test_csp import Watched
 from tests.e2e.test_live_loop import PASSWORD, log_in, wait_for
@@ -293,6 +295,36 @@ def test_published_list_is_compact_with_an_expand_toggle(browser, server, newsro
     page.get_by_text("Embed on another site").click()
     assert page.locator("#embed-code").is_visible()
     composer.page.context.close()
+
+
+def test_a_photo_entry_is_thumbnails_in_the_published_list_until_expanded(
+    browser, newsroom, media_storage
+):
+    event, reporter = newsroom
+    photo = services.image_upload(
+        actor=reporter,
+        event=event,
+        file=io.BytesIO(pictures.photo(1600, 900)),
+        alt="Delegates in the hall",
+        caption="The hall fills up",
+    )
+    off_the_browser_loop(
+        services.post_publish, event=event, author=reporter, body="Seats.", images=[photo.pk]
+    )
+    with asgi_servers(1, MEDIA_ROOT=str(media_storage)) as (server,):
+        composer = open_composer(browser, server, event, reporter)
+        entry = composer.page.locator("[data-stream] article.entry", has_text="Seats.")
+        image = entry.locator(".entry__image img")
+        image.wait_for()
+        assert image.evaluate("i => i.getBoundingClientRect().height") < 100
+        assert entry.locator(".entry__image figcaption").is_hidden()
+        expand = entry.get_by_role("button", name="Expand")
+
+        expand.click()
+
+        assert image.evaluate("i => i.getBoundingClientRect().height") > 200
+        assert entry.locator(".entry__image figcaption").is_visible()
+        composer.page.context.close()
 
 
 @pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (375, "light"), (375, "dark")])

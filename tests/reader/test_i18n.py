@@ -2,6 +2,7 @@
 newsroom's language (LANGUAGE_CODE), the language its entries are written in."""
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -58,3 +59,30 @@ def test_unknown_language_stops_start_up_naming_the_variable():
         timeout=60,
     )
     assert result.returncode != 0 and "LANGUAGE_CODE='xx'" in result.stderr
+
+
+def msgids(po: Path) -> set[str]:
+    """The catalogue's source strings, multi-line ones joined (not the `#|` old ones)."""
+    found = re.findall(r'^msgid ((?:".*"\n)+)msgstr', po.read_text(encoding="utf-8"), re.M)
+    return {"".join(re.findall(r'"(.*)"', lines)) for lines in found} - {""}
+
+
+def test_the_catalogue_holds_every_string_the_sources_mark(tmp_path):
+    """`make messages` was run after the last translatable string was added: a marked string
+    missing from the catalogue would be shown in English to a French newsroom."""
+    if not shutil.which("xgettext"):
+        pytest.skip("gettext's xgettext is not installed (make messages installs it)")
+    for part in ("liveblog", "templates", "static", "locale"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copy(ROOT / "manage.py", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "--all", "--no-obsolete"],
+        cwd=tmp_path,
+        env={**env, "DEBUG": "1"},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    extracted = tmp_path / "locale/fr/LC_MESSAGES/django.po"
+    assert sorted(msgids(extracted) - msgids(PO)) == [], "run `make messages` and translate"

@@ -423,6 +423,16 @@ def test_the_event_page_shares_the_latest_key_events_photo_over_a_later_photo(ev
     assert live["image"] == image_objects_expected([key])[0]
 
 
+def test_an_event_page_without_key_event_photos_shares_the_latest_photo(event, editor):
+    earlier = photo(event, editor, 1200, 600, alt="The podium")
+    latest = photo(event, editor, 1200, 600, alt="The crowd")
+    publish(event, editor, "The speech begins.", images=[earlier.pk])
+    publish(event, editor, "Applause.", images=[latest.pk])
+    publish(event, editor, "A key event without a photo.", is_key_event=True)
+
+    check_share_image(get(event.get_absolute_url()), [latest])
+
+
 def test_an_event_page_without_photos_shares_the_site_logo_as_a_small_card(
     event, reporter, admin, django_capture_on_commit_callbacks
 ):

@@ -157,6 +157,12 @@ def test_feed_pages_through_every_entry_beyond_one_page(event):
     assert seen == [f"http://testserver{p.get_absolute_url()}" for p in expected]
 
 
+def test_feed_id_is_the_event_page_absolute_address(event):
+    PostFactory(event=event, published_at=BASE)
+    feed = feedparser.parse(Client().get(f"/events/{event.slug}/feed/").content)
+    assert feed.feed.id == f"http://testserver/events/{event.slug}/"
+
+
 def test_feed_title_of_an_entry_without_headline_is_time_and_first_words(event):
     PostFactory(event=event, headline="", body="Q&A: the **mayor** speaks", published_at=BASE)
     feed = feedparser.parse(Client().get(f"/events/{event.slug}/feed/").content)
