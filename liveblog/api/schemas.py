@@ -411,8 +411,5 @@ class PostConflict(Error):
     """A PATCH refused as 409: the entry was removed, or it has moved on since the version
     named (then `current` holds it as it is now, and nothing was changed)."""
 
-    current: PostOut = Field(
-        default=None,
-        description="on a version conflict: the post as it is now",
-        json_schema_extra=_no_default,
-    )
+    # On a version conflict: the post as it is now. (_optional: absent otherwise, never null.)
+    current: PostOut = _optional()

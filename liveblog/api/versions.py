@@ -38,10 +38,6 @@ def expected_version(*, if_match: str | None, body_version: int | None) -> int |
     header = _from_if_match(if_match) if if_match is not None else None
     if header is not None and body_version is not None and header != body_version:
         raise ValidationError(
-            {
-                IF_MATCH: [
-                    f"Names version {header}, the body's `version` {body_version}: send one."
-                ]
-            }
+            {IF_MATCH: [f"Names version {header}, the body's `version` {body_version}: send one."]}
         )
     return body_version if body_version is not None else header

@@ -294,10 +294,11 @@ def post_update(
     slug: str,
     post_id: int,
     data: schemas.PostUpdate,
-    if_match: str | None = Header(None, alias=versions.IF_MATCH),  # noqa: B008
+    if_match: str | None = Header(None, alias=versions.IF_MATCH),
 ) -> HttpResponse:
     changes = data.model_dump(exclude_unset=True)
-    expected = versions.expected_version(if_match=if_match, body_version=changes.pop("version", None))
+    based_on = changes.pop("version", None)
+    expected = versions.expected_version(if_match=if_match, body_version=based_on)
     found = services.post_update(
         actor=current_user(request),
         post=_post(_event(request, slug), post_id, request),

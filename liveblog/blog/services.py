@@ -878,9 +878,7 @@ def post_revise(
         current = [image.pk for image in post.ordered_images]
         if ids != current or texts_changed:
             changes["images"] = ids
-    return post_update(
-        actor=actor, post=post, changes=changes, expected_version=expected_version
-    )
+    return post_update(actor=actor, post=post, changes=changes, expected_version=expected_version)
 
 
 # --- tokens -----------------------------------------------------------------------------
