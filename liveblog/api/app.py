@@ -50,6 +50,16 @@ ERROR_HEADERS = {
 # Operations whose answer has an API address of its own, given in Location.
 LOCATED = {"createEvent", "createPost"}
 LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"}, "required": True}}
+# Operations answering one post, whose ETag is its version (liveblog/api/versions.py); the
+# 409 of a stale PATCH carries the current one's.
+VERSIONED = {"getPost", "updatePost"}
+ETAG = {
+    "ETag": {
+        "description": 'the post\'s `version`, e.g. "7": send it back in If-Match',
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
 
 
 # The document itself (ninja serves it outside the operations, so it describes it here).
@@ -123,6 +133,14 @@ def _complete(operation: dict[str, Any]) -> None:
             response["headers"] = ERROR_HEADERS[status]
         if status in (200, 201) and operation["operationId"] in LOCATED:
             response["headers"] = LOCATION
+        if status == 200 and operation["operationId"] in VERSIONED:
+            response["headers"] = ETAG
+        if status == 409 and operation["operationId"] == "updatePost":
+            response["description"] = (
+                "The entry was removed, or has moved on since the `version` (If-Match) "
+                "given: the current post in `current`, its ETag in ETag; nothing changed."
+            )
+            response["headers"] = {"ETag": {**ETAG["ETag"], "required": False}}
         if status == 304:
             response["description"] = "Not modified since the ETag or date given"
 

@@ -26,7 +26,9 @@ from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError
 
-from liveblog.blog.services import Conflict
+from liveblog.api import versions
+from liveblog.blog.payloads import post_payload
+from liveblog.blog.services import Conflict, StaleVersion
 from liveblog.http.ratelimit import RateLimited
 
 # Django's own logger for unhandled errors, so its error reporting (mail_admins, Sentry's
@@ -47,11 +49,15 @@ class ApiError(Exception):
         *,
         fields: Fields | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.fields = dict(fields or {})
         self.headers = dict(headers or {})
+        # Members of the body beside the three, for the refusals SPEC §6 gives more (the
+        # current post of a version conflict).
+        self.extra = dict(extra or {})
 
 
 def invalid(fields: Fields, detail: str | None = None) -> ApiError:
@@ -99,8 +105,21 @@ def server_failure() -> ApiError:
     return ApiError(500, "server_error", "Something went wrong on our side; try again later.")
 
 
+def stale_version(exc: StaleVersion) -> ApiError:
+    """SPEC §6: the post has moved on since the version the PATCH named; the post as it is
+    now in `current`, and its ETag, to base the next attempt on."""
+    current = exc.current
+    return ApiError(
+        409,
+        "conflict",
+        " ".join(exc.messages),
+        headers={"ETag": versions.etag(current.version)},
+        extra={"current": post_payload(current)},
+    )
+
+
 def error_response(error: ApiError) -> JsonResponse:
-    body = {"error": error.code, "detail": error.detail, "fields": error.fields}
+    body = {"error": error.code, "detail": error.detail, "fields": error.fields, **error.extra}
     response = JsonResponse(body, status=error.status)
     for name, value in error.headers.items():
         response[name] = value
@@ -209,6 +228,8 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
         if not request.user.is_authenticated:
             return not_authenticated()
         return ApiError(403, "permission_denied", str(exc) or "You may not do this.")
+    if isinstance(exc, StaleVersion):
+        return stale_version(exc)
     if isinstance(exc, Conflict):
         return _from_django_validation(exc, 409, "conflict")
     if isinstance(exc, ValidationError):

@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     PlainValidator,
     StrictBool,
+    StrictInt,
     StrictStr,
     WithJsonSchema,
     create_model,
@@ -257,7 +258,9 @@ class ImageUpload(Input):
     ] = False
 
 
-def _patch_of(name: str, create: type[Input], fields: tuple[str, ...]) -> type[Patch]:
+def _patch_of(
+    name: str, create: type[Input], fields: tuple[str, ...], base: type[Patch] = Patch
+) -> type[Patch]:
     """A PATCH body: the creating schema's fields that the service lets change
     (services.EVENT_FIELDS / POST_FIELDS, their one definition), none required."""
     definitions: dict[str, Any] = {
@@ -265,15 +268,35 @@ def _patch_of(name: str, create: type[Input], fields: tuple[str, ...]) -> type[P
         for field in fields
         for info in [create.model_fields[field]]
     }
-    return create_model(name, __base__=Patch, **definitions)
+    return create_model(name, __base__=base, **definitions)
+
+
+class VersionedPatch(Patch):
+    """A post's PATCH may name the version it is based on (optimistic locking, SPEC §6)."""
+
+    version: Annotated[
+        StrictInt,
+        Ge(1),
+        Field(
+            description="the post's `version` this change is based on: when the post has "
+            "moved on, the PATCH is refused with 409 and the current post (or send If-Match)"
+        ),
+    ] = _optional()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_change(cls, data: Any) -> Any:
+        if isinstance(data, dict) and set(data) == {"version"}:
+            raise ValueError("Send at least one field to change beside `version`.")
+        return data
 
 
 if TYPE_CHECKING:  # built at run time; to mypy, a Patch
     EventUpdate = Patch
-    PostUpdate = Patch
+    PostUpdate = VersionedPatch
 else:
     EventUpdate = _patch_of("EventUpdate", EventCreate, services.EVENT_FIELDS)
-    PostUpdate = _patch_of("PostUpdate", PostCreate, services.POST_FIELDS)
+    PostUpdate = _patch_of("PostUpdate", PostCreate, services.POST_FIELDS, VersionedPatch)
 
 
 # --- responses (documented; the views answer ready dicts from blog.payloads) ------------
@@ -333,6 +356,10 @@ class PostOut(Output):
     is_breaking: bool
     corrected_at: NullableTime = Field(description="when the published text was last corrected")
     status: PostStatus
+    version: int = Field(
+        ge=1,
+        description="grows by one with every saved change; its ETag (optimistic locking)",
+    )
     images: list[ImageOut]
     url: str = Field(description="the public page")
 
@@ -378,3 +405,11 @@ class Error(Output):
     error: str = Field(description="a stable code, e.g. invalid, not_found")
     detail: str = Field(description="a sentence for people")
     fields: dict[str, list[str]] = Field(description="what is wrong with each named field")
+
+
+class PostConflict(Error):
+    """A PATCH refused as 409: the entry was removed, or it has moved on since the version
+    named (then `current` holds it as it is now, and nothing was changed)."""
+
+    # On a version conflict: the post as it is now. (_optional: absent otherwise, never null.)
+    current: PostOut = _optional()

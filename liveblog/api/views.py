@@ -16,7 +16,7 @@ from django.urls import reverse
 from ninja import File, Form, Header
 from ninja.files import UploadedFile
 
-from liveblog.api import pagination, schemas
+from liveblog.api import pagination, schemas, versions
 from liveblog.api.app import LiveblogAPI
 from liveblog.api.auth import (
     READ_SECURITY,
@@ -264,14 +264,29 @@ def post_create(
     **READ,
 )
 def post(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
-    return JsonResponse(post_payload(_post(_event(request, slug), post_id, request)))
+    return _versioned(_post(_event(request, slug), post_id, request))
+
+
+def _versioned(post: Post) -> JsonResponse:
+    """The post, with its version as its ETag (for If-Match)."""
+    response = JsonResponse(post_payload(post))
+    response["ETag"] = versions.etag(post.version)
+    return response
 
 
 @api.patch(
     POST,
     operation_id="updatePost",
     summary="Change an entry (its author or an editor)",
-    response=_answers({200: PostOut}, *WRITE_ERRORS, 409),
+    description=(
+        "Optimistic locking: send the `version` your change is based on, in the body or as "
+        '`If-Match: "<version>"` (the ETag of the post\'s GET; `W/"<version>"` is accepted '
+        "too). When the post has moved on since, the PATCH is refused with 409, the post as "
+        "it is now in `current`, and nothing changes. A malformed If-Match, or one naming "
+        "another version than the body, is a 400. Without either, the change is applied to "
+        "whatever version is current."
+    ),
+    response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
     **WRITE,
 )
 def post_update(
@@ -279,13 +294,18 @@ def post_update(
     slug: str,
     post_id: int,
     data: schemas.PostUpdate,
+    if_match: str | None = Header(None, alias=versions.IF_MATCH),
 ) -> HttpResponse:
+    changes = data.model_dump(exclude_unset=True)
+    based_on = changes.pop("version", None)
+    expected = versions.expected_version(if_match=if_match, body_version=based_on)
     found = services.post_update(
         actor=current_user(request),
         post=_post(_event(request, slug), post_id, request),
-        changes=data.model_dump(exclude_unset=True),
+        changes=changes,
+        expected_version=expected,
     )
-    return JsonResponse(post_payload(found))
+    return _versioned(found)
 
 
 @api.delete(

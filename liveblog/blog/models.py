@@ -198,6 +198,10 @@ class Post(models.Model):
     # When a published entry's headline or body was last corrected (readers see "Updated
     # 10:52 a.m."); set by services.post_update only, never by a pin or a key-event mark.
     corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Optimistic locking (SPEC §3): moved on by one with every saved change, by the services
+    # only and under the post's row lock, never from a client. A PATCH naming an older one
+    # is refused (services.StaleVersion).
+    version = models.PositiveIntegerField(default=1, editable=False)
     # NULL, not "", when absent: the unique constraint below must ignore posts without a key.
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, editable=False

@@ -82,6 +82,7 @@ def post_payload(post: Post) -> dict[str, Any]:
         "is_breaking": post.is_breaking,
         "corrected_at": iso(post.corrected_at),
         "status": post.status,
+        "version": post.version,
         "images": [image_payload(image) for image in post.ordered_images],
         "url": post.get_absolute_url(),
     }

@@ -50,6 +50,20 @@ class Conflict(ValidationError):
     """The request is well-formed but collides with existing state (HTTP 409)."""
 
 
+class StaleVersion(Conflict):
+    """A change based on a version of a post that is no longer its current one (optimistic
+    locking, SPEC §6): nothing was changed. `current` is the post as it is now, read under
+    its row lock, so that the writer can see what moved on."""
+
+    def __init__(self, *, current: Post, expected: int) -> None:
+        super().__init__(
+            f"This entry has changed since version {expected}: it is at version "
+            f"{current.version} now. Nothing was saved; merge your change into the current "
+            "entry and send it again."
+        )
+        self.current = current
+
+
 Action = AuditEntry.Action
 
 
@@ -415,9 +429,12 @@ def _check_moderation(actor: User, event: Event, *, is_pinned: bool, is_key_even
 def _unpin_others(*, actor: User, post: Post) -> None:
     """One pinned entry per event: pinning a post unpins the previous one."""
     others = Post.objects.live().filter(event=post.event, is_pinned=True).exclude(pk=post.pk)
-    for other in others.select_related("author", "event"):
+    # Locked: its version is read and moved on here, and a concurrent post_update of it
+    # must not save the same number.
+    for other in others.select_for_update(of=("self",)).select_related("author", "event"):
         other.is_pinned = False
-        other.save(update_fields=["is_pinned", "updated_at"])
+        other.version += 1
+        other.save(update_fields=["is_pinned", "version", "updated_at"])
         audit.record(
             action=Action.POST_UPDATED,
             actor=actor,
@@ -509,7 +526,16 @@ CORRECTED_FIELDS = ("headline", "body", "images")
 
 
 @transaction.atomic
-def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
+def post_update(
+    *,
+    actor: User,
+    post: Post,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> Post:
+    """Change an entry's POST_FIELDS; its version moves on by one. With `expected_version`
+    (the version the writer's change is based on) a post that has moved on since is refused
+    with StaleVersion, before anything is written (no audit entry, no change log)."""
     if not permissions.can_edit_post(actor, post):
         raise PermissionDenied("You can only change your own entries.")
     unknown = set(changes) - set(POST_FIELDS)
@@ -518,6 +544,8 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     post = Post.objects.select_for_update().select_related("event", "author").get(pk=post.pk)
     if post.deleted_at is not None:
         raise Conflict("This entry has been removed.")
+    if expected_version is not None and expected_version != post.version:
+        raise StaleVersion(current=post, expected=expected_version)
     _check_moderation(
         actor,
         post.event,
@@ -548,6 +576,7 @@ def post_update(*, actor: User, post: Post, changes: Mapping[str, Any]) -> Post:
     images_now = before["images"] if chosen is None else [image.pk for image in chosen]
     if was_public and post.is_public and _corrects(before, post, images_now):
         post.corrected_at = timezone.now()
+    post.version += 1
     post.save()
     if chosen is not None and [image.pk for image in chosen] != before["images"]:
         post.placements.all().delete()
@@ -594,7 +623,8 @@ def post_delete(*, actor: User, post: Post) -> None:
     was_public = post.is_public
     post.deleted_at = timezone.now()
     post.deleted_by = _person(actor)
-    post.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    post.version += 1
+    post.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
     audit.record(
         action=Action.POST_DELETED,
         actor=actor,
@@ -836,17 +866,19 @@ def post_revise(
     post: Post,
     changes: Mapping[str, Any],
     images: Sequence[tuple[int, ImageText]] | None = None,
+    expected_version: int | None = None,
 ) -> Post:
     """The edit form's change: the photos' texts (image_update), then post_update with the
     photos in this order. A change of text alone on a public entry still updates it, so that
-    readers get the new caption or alt (the fragments are rendered on writes)."""
+    readers get the new caption or alt (the fragments are rendered on writes). A stale
+    `expected_version` rolls the photos' texts back with the rest (one transaction)."""
     changes = dict(changes)
     if images is not None:
         ids, texts_changed = _describe(actor=actor, event=post.event, images=images, post=post)
         current = [image.pk for image in post.ordered_images]
         if ids != current or texts_changed:
             changes["images"] = ids
-    return post_update(actor=actor, post=post, changes=changes)
+    return post_update(actor=actor, post=post, changes=changes, expected_version=expected_version)
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -954,6 +986,7 @@ def token_refuse_expired(*, token: ApiToken) -> None:
 
 __all__ = [
     "Conflict",
+    "StaleVersion",
     "event_create",
     "event_slug_validate",
     "event_update",

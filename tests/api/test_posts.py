@@ -43,7 +43,7 @@ def test_reporter_publishes_a_post_with_location(event, reporter, api_for):
     assert set(body) == {
         "id", "event", "headline", "body", "body_html", "author", "published_at",
         "updated_at", "is_key_event", "is_pinned", "is_breaking", "corrected_at", "status",
-        "images", "url",
+        "version", "images", "url",
     }  # fmt: skip
     assert response["Location"] == f"http://testserver{url(event.slug, 'posts', post.pk)}"
     assert Change.objects.filter(event=event, kind="post.created").count() == 1

@@ -1,5 +1,6 @@
 """Services: permissions, the change log and what each write broadcasts (after commit)."""
 
+import io
 import json
 import threading
 from datetime import timedelta
@@ -10,7 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from liveblog.blog import selectors, services
-from liveblog.blog.models import ApiToken, Change, Event, Membership, Post
+from liveblog.blog.models import ApiToken, AuditEntry, Change, Event, Membership, Post
+from tests import pictures
 from tests.factories import EventFactory, MembershipFactory, PostFactory, UserFactory
 
 
@@ -326,3 +328,139 @@ def test_a_draft_may_carry_a_future_time_but_is_refused_when_published(event, ed
 def test_a_clock_a_little_ahead_is_not_the_future(event, editor):
     """A reporter's device a few seconds ahead of the server still publishes."""
     publish(event, editor, published_at=timezone.now() + timedelta(seconds=30))
+
+
+# --- versions (optimistic locking) ------------------------------------------------------
+
+
+def version_of(post):
+    return Post.objects.values_list("version", flat=True).get(pk=post.pk)
+
+
+def test_a_new_post_is_at_version_one(event, reporter):
+    assert publish(event, reporter).version == 1
+
+
+def test_every_saved_change_moves_the_version_on_by_one(event, editor):
+    post = publish(event, editor)
+
+    services.post_update(actor=editor, post=post, changes={"body": "Corrected."})
+    assert version_of(post) == 2
+    services.post_update(actor=editor, post=post, changes={"is_pinned": True})
+    assert version_of(post) == 3
+    services.post_update(actor=editor, post=post, changes={"status": "draft"})
+    assert version_of(post) == 4
+    services.post_revise(actor=editor, post=post, changes={"headline": "Revised"})
+    assert version_of(post) == 5
+    services.post_delete(actor=editor, post=post)
+    assert version_of(post) == 6
+
+
+def test_pinning_moves_the_version_of_the_post_it_unpins(event, editor):
+    first = publish(event, editor, is_pinned=True)
+    second = publish(event, editor)
+
+    services.post_update(actor=editor, post=second, changes={"is_pinned": True})
+
+    assert version_of(first) == 2
+    unpinned = Change.objects.filter(post=first).order_by("seq").last().payload
+    assert unpinned["post"]["is_pinned"] is False
+    assert unpinned["post"]["version"] == 2
+
+
+def test_the_change_log_and_the_live_frame_carry_the_version(
+    event, reporter, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post = publish(event, reporter)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_update(actor=reporter, post=post, changes={"body": "Again."})
+
+    assert [f["post"]["version"] for f in frames(sent)] == [1, 2]
+    logged = Change.objects.filter(post=post).order_by("seq").last()
+    assert logged.payload["post"]["version"] == 2
+
+
+def test_the_right_expected_version_saves_and_moves_it_on(event, reporter):
+    post = publish(event, reporter)
+
+    saved = services.post_update(
+        actor=reporter, post=post, changes={"body": "Fine."}, expected_version=1
+    )
+
+    assert saved.version == 2
+    assert Post.objects.get(pk=post.pk).body == "Fine."
+
+
+def test_a_stale_expected_version_changes_nothing_and_names_the_current_post(
+    event, reporter, sent, django_capture_on_commit_callbacks
+):
+    post = publish(event, reporter)
+    services.post_update(actor=reporter, post=post, changes={"body": "Theirs."})
+    audited, logged = AuditEntry.objects.count(), Change.objects.count()
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(services.StaleVersion) as refused,
+    ):
+        services.post_update(
+            actor=reporter, post=post, changes={"body": "Mine."}, expected_version=1
+        )
+
+    assert refused.value.current.body == "Theirs."
+    assert refused.value.current.version == 2
+    assert "version 1" in refused.value.messages[0]
+    stored = Post.objects.get(pk=post.pk)
+    assert (stored.body, stored.version) == ("Theirs.", 2)
+    assert (AuditEntry.objects.count(), Change.objects.count()) == (audited, logged)
+    assert callbacks == []  # nothing to push
+
+
+def test_a_stale_revise_keeps_the_photo_texts_as_they_were(event, reporter, media_storage):
+    image = services.image_upload(
+        actor=reporter, event=event, file=io.BytesIO(pictures.photo(300, 200)), alt="A hall"
+    )
+    post = publish(event, reporter, images=[image.pk])
+    services.post_update(actor=reporter, post=post, changes={"body": "Theirs."})
+
+    with pytest.raises(services.StaleVersion):
+        services.post_revise(
+            actor=reporter,
+            post=post,
+            changes={"body": "Mine."},
+            images=[(image.pk, services.ImageText(alt="Mine too"))],
+            expected_version=1,
+        )
+
+    image.refresh_from_db()
+    assert image.alt == "A hall"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_concurrent_changes_from_one_version_exactly_one_is_saved():
+    event = EventFactory()
+    authors = [MembershipFactory(event=event, role="editor").user for _ in range(2)]
+    post = publish(event, authors[0])
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work(author, body):
+        try:
+            start.wait()
+            services.post_update(
+                actor=author, post=post, changes={"body": body}, expected_version=1
+            )
+            outcomes.append("saved")
+        except services.StaleVersion:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(a, f"by {a.pk}")) for a in authors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "saved"]
+    assert version_of(post) == 2
+    assert Change.objects.filter(post=post).count() == 2  # created, then one update
