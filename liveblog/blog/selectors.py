@@ -16,6 +16,7 @@ from liveblog.blog import permissions
 from liveblog.blog.branding import Brand
 from liveblog.blog.models import (
     ApiToken,
+    AuditEntry,
     Change,
     Event,
     Image,
@@ -187,6 +188,17 @@ def post_for_user(event: Event, post_id: int, user: User) -> Post | None:
         return None
     post.event = event
     return post if permissions.can_see_post(user, post) else None
+
+
+def post_last_editor(post: Post) -> str:
+    """Who last wrote the entry, as the audit log names them ("" if it does not say): the
+    edit form's conflict message names the other person."""
+    last = (
+        AuditEntry.objects.filter(post=post, action__startswith="post.")
+        .values_list("username", flat=True)
+        .first()
+    )
+    return last or ""
 
 
 def changes_since(

@@ -165,6 +165,14 @@ class PostForm(forms.Form):
     )
     # One per rendered form: a double-clicked "Publish" creates one entry, not two.
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The entry's version the edit form was loaded at (optimistic locking): a save based on
+    # an older one is refused (services.StaleVersion). Absent: no check (the composer).
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        min_value=1,
+        error_messages={"invalid": "The form's version is not valid: reload the page."},
+    )
 
     def __init__(
         self,
@@ -185,6 +193,7 @@ class PostForm(forms.Form):
                     "is_key_event": post.is_key_event,
                     "is_pinned": post.is_pinned,
                     "is_breaking": post.is_breaking,
+                    "version": post.version,
                 },
             )
         else:

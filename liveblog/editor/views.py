@@ -293,7 +293,15 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
             return redirect(_composer_url(event, post))
         try:
             updated = services.post_revise(
-                actor=request.user, post=post, changes=changes, images=form.cleaned_data["images"]
+                actor=request.user,
+                post=post,
+                changes=changes,
+                images=form.cleaned_data["images"],
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except services.StaleVersion as exc:
+            return _edit_conflict(
+                request, event, exc.current, moderator=moderator, publishing=publishing
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -308,6 +316,50 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         "preview_html": _preview(request),
     }
     return render(request, "editor/post_edit.html", context)
+
+
+CONFLICT_MESSAGE = (
+    "Someone else changed this entry while you were editing it: nothing of yours was saved."
+    " Their version is shown beside yours; merge what you need into your text, or save"
+    " again to replace theirs with yours."
+)
+
+
+def _edit_conflict(
+    request: HttpRequest, event: Event, current: Post, *, moderator: bool, publishing: bool
+) -> HttpResponse:
+    """A save based on an old version, refused (409): the form comes back with exactly what
+    was typed, the other person's current entry beside it, and the current version in the
+    hidden input, so that saving again is a deliberate overwrite."""
+    editor = selectors.post_last_editor(current)
+    if wants_json(request):
+        body = {
+            "error": "conflict",
+            "detail": CONFLICT_MESSAGE,
+            "version": current.version,
+            "current": {
+                "headline": current.headline,
+                "body": current.body,
+                "body_html": current.body_html,
+                "updated_at": current.updated_at.isoformat(),
+                "updated_by": editor,
+            },
+        }
+        return JsonResponse(body, status=409)
+    data = request.POST.copy()
+    data["version"] = str(current.version)
+    form = PostForm(data, event=event, moderator=moderator, post=current, publishing=publishing)
+    form.is_valid()  # valid before, with the same input: bound again only for the new version
+    form.add_error(None, CONFLICT_MESSAGE)
+    context = {
+        "event": event,
+        "post": current,
+        "form": form,
+        "moderator": moderator,
+        "preview_html": None,
+        "conflict": {"post": current, "editor": editor},
+    }
+    return render(request, "editor/post_edit.html", context, status=409)
 
 
 @login_required
