@@ -320,7 +320,7 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 
 CONFLICT_MESSAGE = (
     "Someone else changed this entry while you were editing it: nothing of yours was saved."
-    " Their version is shown beside yours; merge what you need into your text, or save"
+    " Their version is shown above yours; merge what you need into your text, or save"
     " again to replace theirs with yours."
 )
 
