@@ -650,7 +650,7 @@ def _images_of(
         raise ValidationError({"images": [f"At most {limit} photos in an entry."]})
     if len(set(wanted)) != len(wanted):
         raise ValidationError({"images": ["An image can appear only once in an entry."]})
-    found = {image.pk: image for image in Image.objects.filter(event=event, pk__in=wanted)}
+    found = selectors.event_images(event, wanted)
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
         raise ValidationError({"images": [f"Not an image of this event: {', '.join(missing)}."]})
@@ -678,13 +678,10 @@ def _usable(
 
 
 def _place_images(post: Post, chosen: list[Image]) -> None:
-    PostImage.objects.bulk_create(
-        PostImage(post=post, image=image, position=n) for n, image in enumerate(chosen)
-    )
+    placements = [PostImage(post=post, image=image, position=n) for n, image in enumerate(chosen)]
+    PostImage.objects.bulk_create(placements)
     # What the payload and the fragment read from now on (no stale prefetch, no query).
-    post._prefetched_ordered_images = [  # type: ignore[attr-defined]
-        PostImage(post=post, image=image, position=n) for n, image in enumerate(chosen)
-    ]
+    post._prefetched_ordered_images = placements  # type: ignore[attr-defined]
 
 
 ALT_MISSING = "Describe the image for people who cannot see it, or mark it as decorative."

@@ -28,6 +28,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition
 
 from liveblog.blog import selectors
+from liveblog.blog.branding import Brand
 from liveblog.blog.models import Change, Event
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,16 @@ def event_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
     return _etag(request, event.pk, event.last_seq, event.updated_at.isoformat())
 
 
+def brand_for(request: HttpRequest) -> Brand:
+    """The site's brand, read once per request (selectors.site_brand is a cache read): the
+    ETag, Last-Modified, the base template and the structured data all name it."""
+    memo = request.__dict__
+    if "_liveblog_brand" not in memo:
+        memo["_liveblog_brand"] = selectors.site_brand()
+    brand: Brand = memo["_liveblog_brand"]
+    return brand
+
+
 def page_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
     """The tag of an event's page: the event's state and the site's brand (name, logo and
     accent are on every page: an admin's change must reach no reader as a cached copy)."""
@@ -110,7 +121,7 @@ def page_etag(request: HttpRequest, slug: str, **kwargs: Any) -> str | None:
     # Asked by the conditional check and again by the render cache: computed once.
     memo: dict[str, str] = request.__dict__.setdefault("_liveblog_etags", {})
     if slug not in memo:
-        brand = selectors.site_brand().version
+        brand = brand_for(request).version
         memo[slug] = _etag(
             request, event.pk, event.last_seq, event.updated_at.isoformat(), f"brand{brand}"
         )
@@ -137,7 +148,7 @@ def page_last_modified(request: HttpRequest, slug: str, **kwargs: Any) -> dateti
     """As the API resource's, moved on by a change of the site's brand too: a cache that
     revalidates by date alone must not keep a page of the old brand."""
     changed = event_last_modified(request, slug)
-    brand = selectors.site_brand().updated_at
+    brand = brand_for(request).updated_at
     return max(changed, brand) if changed and brand else changed
 
 

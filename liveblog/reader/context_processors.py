@@ -5,9 +5,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from liveblog.blog import selectors
+from liveblog.http import caching
 
 
 def brand(request: HttpRequest) -> dict[str, Any]:
     # Lazy: a template that never names it (the API's error pages) costs no cache read.
-    return {"brand": SimpleLazyObject(selectors.site_brand)}
+    return {"brand": SimpleLazyObject(lambda: caching.brand_for(request))}

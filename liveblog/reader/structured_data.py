@@ -23,9 +23,9 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from liveblog.blog import selectors
 from liveblog.blog.models import Event, Image, Post
 from liveblog.blog.payloads import author_payload, image_payload, media_url
+from liveblog.http import caching
 from liveblog.reader import summaries
 
 HEADLINE_MAX = 110  # what search engines show of a headline
@@ -34,9 +34,9 @@ HEADLINE_MAX = 110  # what search engines show of a headline
 SHARE_IMAGE_MAX_WIDTH = 1600
 
 
-def site_name() -> str:
+def site_name(request: HttpRequest) -> str:
     """The name an admin gave the site (models.SiteSettings)."""
-    return selectors.site_brand().name
+    return caching.brand_for(request).name
 
 
 def script_json(data: dict[str, Any]) -> SafeString:
@@ -49,7 +49,7 @@ def script_json(data: dict[str, Any]) -> SafeString:
 def _publisher(request: HttpRequest) -> dict[str, Any]:
     data: dict[str, Any] = {
         "@type": "Organization",
-        "name": site_name(),
+        "name": site_name(request),
         "url": request.build_absolute_uri(reverse("reader:home")),
     }
     logo = _logo_share(request)
@@ -93,7 +93,7 @@ def _photo_share(request: HttpRequest, image: Image) -> ShareImage:
 
 
 def _logo_share(request: HttpRequest) -> ShareImage | None:
-    brand = selectors.site_brand()
+    brand = caching.brand_for(request)
     if not brand.has_logo:
         return None
     path = reverse("reader:logo", args=[brand.version, brand.logo_extension])

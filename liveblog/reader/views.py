@@ -74,7 +74,7 @@ def _stream_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "pinned": pinned,
         "page": page,
         "seq": event.last_seq,
-        "site_name": structured_data.site_name(),
+        "site_name": structured_data.site_name(request),
     }
 
 
@@ -143,7 +143,7 @@ def post_page(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         "event_url": request.build_absolute_uri(event.get_absolute_url()),
         "oembed": _oembed_link(request, canonical),
         "jsonld": structured_data.script_json(structured_data.blog_posting(request, post)),
-        "site_name": structured_data.site_name(),
+        "site_name": structured_data.site_name(request),
         "share_image": structured_data.post_share_image(request, post),
     }
     return render(request, "reader/post.html", context)
@@ -211,7 +211,7 @@ def oembed(request: HttpRequest) -> HttpResponse:
             "version": "1.0",
             "type": "rich",
             "title": event.title,
-            "provider_name": structured_data.site_name(),
+            "provider_name": structured_data.site_name(request),
             "provider_url": request.build_absolute_uri(reverse("reader:home")),
             "html": iframe,
             "width": width,
