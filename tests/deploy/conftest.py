@@ -223,6 +223,16 @@ class Nginx:
             rows.append((method, path, status, ports))
         return rows
 
+    def routed_for(self, path: str, timeout: float = 10.0) -> list[tuple[str, str, str, list[int]]]:
+        """routed()'s rows of `path`, once nginx has logged one: it writes the line as the
+        request ends, so a client can read the answer before the line is there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = [row for row in self.routed() if row[1] == path]
+            if rows or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+
 
 @dataclass
 class Topology:

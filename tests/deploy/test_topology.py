@@ -334,12 +334,12 @@ def test_an_uploaded_photo_is_served_by_nginx_from_the_media_volume(topology, ne
         assert headers["Content-Type"] == "image/webp"
         on_volume = nginx.media_root / rendition["url"].removeprefix("/media/")
         assert served == on_volume.read_bytes()
-    from_volume = [r for r in nginx.routed() if r[1] == image["renditions"][0]["url"]]
+    from_volume = nginx.routed_for(image["renditions"][0]["url"])
     assert from_volume and from_volume[-1][3] == [], "nginx served it, asking no upstream"
 
     missing = f"/media/images/{newsroom.event.pk}/{'0' * 32}/480.webp"
     with pytest.raises(urllib.error.HTTPError) as not_found:
         get(nginx.url + missing)
     assert not_found.value.code == 404
-    fallback = [r for r in nginx.routed() if r[1] == missing]
+    fallback = nginx.routed_for(missing)
     assert fallback and fallback[-1][3], "a name not on the volume is asked of the application"
