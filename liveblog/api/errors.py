@@ -134,7 +134,7 @@ def _from_django_validation(exc: ValidationError, status: int, code: str) -> Api
         return ApiError(status, code, " ".join(exc.messages))
     fields = dict(exc.message_dict)
     general = fields.pop(NON_FIELD_ERRORS, [])
-    if code == "conflict":
+    if status == 409:
         detail = " ".join(general + [m for msgs in fields.values() for m in msgs])
         return ApiError(status, code, detail, fields=fields)
     error = invalid(fields, " ".join(general) or None)
@@ -231,7 +231,7 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
     if isinstance(exc, StaleVersion):
         return stale_version(exc)
     if isinstance(exc, Conflict):
-        return _from_django_validation(exc, 409, "conflict")
+        return _from_django_validation(exc, 409, exc.error_code)
     if isinstance(exc, ValidationError):
         return _from_django_validation(exc, 400, "invalid")
     if isinstance(exc, RequestDataTooBig):

@@ -63,6 +63,9 @@ class Event(models.Model):
     key_points_html = models.TextField(blank=True, editable=False)
     # The seq of the event's latest change; bumped under a row lock by services only.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # Optimistic locking of the event's settings (as Post.version): moved on by one with
+    # every saved change by services.event_update, under the event's row lock.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +101,8 @@ class Event(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
+        # May write drafts and submit them for approval; never publishes (SPEC §4).
+        CONTRIBUTOR = "contributor", "Contributor"
         REPORTER = "reporter", "Reporter"
         EDITOR = "editor", "Editor"
 
@@ -105,7 +110,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REPORTER)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.REPORTER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,6 +180,10 @@ class PostStatus(models.TextChoices):
     name it too)."""
 
     DRAFT = "draft", "Draft"
+    # A contributor's entry awaiting an editor (approve, send back with a note, reject).
+    SUBMITTED = "submitted", "Submitted"
+    # Published by `manage.py worker` at published_at, exactly once (SELECT … SKIP LOCKED).
+    SCHEDULED = "scheduled", "Scheduled"
     PUBLISHED = "published", "Published"
 
 
@@ -202,6 +211,9 @@ class Post(models.Model):
     # only and under the post's row lock, never from a client. A PATCH naming an older one
     # is refused (services.StaleVersion).
     version = models.PositiveIntegerField(default=1, editable=False)
+    # An editor's note when sending a submission back (shown to its author); cleared when
+    # it is submitted again.
+    review_note = models.TextField(blank=True, max_length=2000, editable=False)
     # NULL, not "", when absent: the unique constraint below must ignore posts without a key.
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, editable=False
@@ -235,7 +247,13 @@ class Post(models.Model):
                 fields=["event", "published_at", "id"],
                 condition=Q(deleted_at__isnull=True, status=PostStatus.PUBLISHED),
                 name="post_public_stream",
-            )
+            ),
+            # The worker's scan for due entries (services.post_publish_due).
+            models.Index(
+                fields=["published_at"],
+                condition=Q(deleted_at__isnull=True, status=PostStatus.SCHEDULED),
+                name="post_scheduled_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -261,6 +279,75 @@ class Post(models.Model):
             return []
         placements = self.placements.select_related("image").order_by("position")
         return [placement.image for placement in placements]
+
+
+class Revision(models.Model):
+    """One saved state of a post (SPEC §3): written by the services with every change of
+    the post, in the same transaction; a restore writes a new one. Numbered from 1 per post.
+    Editors read them; readers never do."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    headline = models.CharField(max_length=settings.LIVEBLOG_MAX_HEADLINE_CHARS, blank=True)
+    body = models.TextField()
+    published_at = models.DateTimeField()
+    is_key_event = models.BooleanField(default=False)
+    is_pinned = models.BooleanField(default=False)
+    is_breaking = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=PostStatus.choices)
+    # The post's image ids in order at this revision.
+    images = models.JSONField(default=list)
+    # True for the revision that removed the post.
+    deleted = models.BooleanField(default=False)
+    # "restored from revision N", "sent back: <note>", … (shown in the history).
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "number"], name="revision_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} r{self.number}"
+
+
+class PostDraft(models.Model):
+    """What a writer has typed and not yet saved, autosaved by the composer (post NULL: a
+    new entry) or the edit form (post set) so that a reload, a crash or another device
+    brings it back. Never read by any reader path."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="post_drafts"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="post_drafts")
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="drafts"
+    )
+    headline = models.CharField(max_length=settings.LIVEBLOG_MAX_HEADLINE_CHARS, blank=True)
+    body = models.TextField(blank=True)
+    # The rest of the form as typed (flags, time, image ids, the version it is based on).
+    fields = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event"],
+                condition=Q(post__isnull=True),
+                name="postdraft_unique_new_entry",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "post"],
+                condition=Q(post__isnull=False),
+                name="postdraft_unique_edit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft of {self.user_id} in {self.event_id} ({self.post_id or 'new'})"
 
 
 class Change(models.Model):

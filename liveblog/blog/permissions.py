@@ -34,19 +34,37 @@ def can_manage_event(user: User, event: Event) -> bool:
     return is_admin(user) or role_in(user, event) == Membership.Role.EDITOR
 
 
-def can_publish(user: User, event: Event) -> bool:
+def can_write(user: User, event: Event) -> bool:
+    """Write drafts, submit entries for approval, upload images: every member."""
     return is_admin(user) or role_in(user, event) is not None
 
 
+def can_publish(user: User, event: Event) -> bool:
+    """Publish or schedule an entry: reporters and editors; a contributor submits."""
+    return is_admin(user) or role_in(user, event) in (
+        Membership.Role.REPORTER,
+        Membership.Role.EDITOR,
+    )
+
+
 def can_moderate(user: User, event: Event) -> bool:
-    """Edit or delete others' posts, pin, mark key events."""
+    """Edit or delete others' posts, pin, mark key events, approve, send back or reject
+    submissions, see and restore revisions."""
     return can_manage_event(user, event)
+
+
+# What a contributor may still change of their own entry: not yet in an editor's hands.
+UNPUBLISHED = (Post.Status.DRAFT, Post.Status.SUBMITTED)
 
 
 def can_edit_post(user: User, post: Post) -> bool:
     if can_moderate(user, post.event):
         return True
-    return can_publish(user, post.event) and post.author_id == user.pk
+    if post.author_id != user.pk:
+        return False
+    if can_publish(user, post.event):
+        return True
+    return can_write(user, post.event) and post.status in UNPUBLISHED
 
 
 def can_see_post(user: User, post: Post) -> bool:

@@ -33,6 +33,7 @@ from liveblog.blog.models import (
     Membership,
     Post,
     PostImage,
+    Revision,
     SiteSettings,
     max_length,
     validate_timezone,
@@ -47,7 +48,21 @@ logger = logging.getLogger(__name__)
 
 
 class Conflict(ValidationError):
-    """The request is well-formed but collides with existing state (HTTP 409)."""
+    """The request is well-formed but collides with existing state (HTTP 409).
+    `error_code` is the API's `error` (SPEC §6)."""
+
+    error_code = "conflict"
+
+
+class EventEnded(Conflict):
+    """The event has ended: it takes no new entries until an editor reopens it."""
+
+    error_code = "event_ended"
+
+    def __init__(self, event: Event) -> None:
+        super().__init__(
+            f"“{event.title}” has ended: it takes no new entries. An editor can reopen it."
+        )
 
 
 class StaleVersion(Conflict):
@@ -393,20 +408,16 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
 # runs a little fast. Beyond it the time is the future, which needs scheduled entries (the
 # team issue); until then it is refused rather than pinned above everything (sort key).
 FUTURE_TOLERANCE = timedelta(minutes=2)
+# How far ahead an entry may be scheduled (an entry dated 2999 is a typo, not a plan).
+SCHEDULE_HORIZON = timedelta(days=366)
 
 
 def _clean_post_fields(
     *, body: str, headline: str, status: str, published_at: datetime | None = None
 ) -> None:
     errors: dict[str, list[str]] = {}
-    if (
-        status == Post.Status.PUBLISHED
-        and published_at is not None
-        and published_at > timezone.now() + FUTURE_TOLERANCE
-    ):
-        errors["published_at"] = [
-            "An entry cannot be published with a time in the future; leave it empty for now."
-        ]
+    if published_at is not None and published_at > timezone.now() + SCHEDULE_HORIZON:
+        errors["published_at"] = ["An entry can be scheduled at most a year ahead."]
     if not body or not body.strip():
         errors["body"] = ["An entry needs a body."]
     elif len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
@@ -419,6 +430,29 @@ def _clean_post_fields(
         errors["status"] = [f"Choose one of: {', '.join(Post.Status.values)}."]
     if errors:
         raise ValidationError(errors)
+
+
+def _check_open(event: Event) -> None:
+    if event.status == Event.Status.ENDED:
+        raise EventEnded(event)
+
+
+def _resolve_status(
+    actor: User, event: Event, *, status: str, published_at: datetime | None
+) -> str:
+    """The status an entry is stored with (SPEC §6 workflow): a contributor's `published`
+    or `scheduled` becomes `submitted` (an editor approves it); a `published` entry dated
+    in the future is `scheduled` (the worker publishes it then); a `scheduled` one needs a
+    future time. Other statuses are kept (_clean_post_fields checks them)."""
+    wanted_public = status in (Post.Status.PUBLISHED, Post.Status.SCHEDULED)
+    if wanted_public and not permissions.can_publish(actor, event):
+        return Post.Status.SUBMITTED
+    future = published_at is not None and published_at > timezone.now() + FUTURE_TOLERANCE
+    if status == Post.Status.PUBLISHED and future:
+        return Post.Status.SCHEDULED
+    if status == Post.Status.SCHEDULED and not future:
+        raise ValidationError({"published_at": ["A scheduled entry needs a time in the future."]})
+    return status
 
 
 def _check_moderation(actor: User, event: Event, *, is_pinned: bool, is_key_event: bool) -> None:
@@ -435,6 +469,7 @@ def _unpin_others(*, actor: User, post: Post) -> None:
         other.is_pinned = False
         other.version += 1
         other.save(update_fields=["is_pinned", "version", "updated_at"])
+        _revise(post=other, actor=actor, note=f"unpinned: entry {post.pk} was pinned")
         audit.record(
             action=Action.POST_UPDATED,
             actor=actor,
@@ -464,11 +499,13 @@ def post_publish(
     """Create an entry. Returns (post, created); with an `idempotency_key` already used on
     this event, returns the first post and creates nothing. `images`: ids of the event's
     images, shown in that order."""
-    if not permissions.can_publish(author, event):
+    if not permissions.can_write(author, event):
         raise PermissionDenied("You are not a member of this event.")
+    _check_open(event)
     _check_moderation(author, event, is_pinned=is_pinned, is_key_event=is_key_event)
     body, headline = clean_text(body), clean_text(headline)
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
+    status = _resolve_status(author, event, status=status, published_at=published_at)
     chosen = _images_of(event, images, actor=author)
     if status == Post.Status.PUBLISHED:
         _check_described(chosen)
@@ -497,6 +534,7 @@ def post_publish(
             )
             return existing, False
     _place_images(post, chosen)
+    _revise(post=post, actor=author, first=chosen)
     audit.record(
         action=Action.POST_CREATED,
         actor=author,
@@ -532,8 +570,10 @@ def post_update(
     post: Post,
     changes: Mapping[str, Any],
     expected_version: int | None = None,
+    note: str = "",
 ) -> Post:
-    """Change an entry's POST_FIELDS; its version moves on by one. With `expected_version`
+    """Change an entry's POST_FIELDS; its version moves on by one and a Revision is kept
+    (`note` says why, in the history). With `expected_version`
     (the version the writer's change is based on) a post that has moved on since is refused
     with StaleVersion, before anything is written (no audit entry, no change log)."""
     if not permissions.can_edit_post(actor, post):
@@ -564,12 +604,19 @@ def post_update(
     chosen = None if wanted is None else _images_of(post.event, wanted, actor=actor, post=post)
     for name, value in _cleaned(changes, TEXT_FIELDS).items():
         setattr(post, name, value)
-    if post.published_at is None:
+    if post.published_at is None or _approved_now(before, post, changes):
         post.published_at = timezone.now()
     post.headline = post.headline.strip()
     _clean_post_fields(
         body=post.body, headline=post.headline, status=post.status, published_at=post.published_at
     )
+    post.status = _resolve_status(
+        actor, post.event, status=post.status, published_at=post.published_at
+    )
+    if post.status in REACHES_READERS and before["status"] not in REACHES_READERS:
+        _check_open(post.event)
+    if post.status == Post.Status.SUBMITTED and before["status"] != Post.Status.SUBMITTED:
+        post.review_note = ""
     post.body_html = markdown_to_html(post.body)
     if post.is_public:
         _check_described(list(post.ordered_images) if chosen is None else chosen)
@@ -581,6 +628,7 @@ def post_update(
     if chosen is not None and [image.pk for image in chosen] != before["images"]:
         post.placements.all().delete()
         _place_images(post, chosen)
+    _revise(post=post, actor=actor, note=note)
     _audit_update(actor=actor, post=post, before=before)
     if post.is_public and post.is_pinned:
         _unpin_others(actor=actor, post=post)
@@ -591,6 +639,50 @@ def post_update(
     elif was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
     return post
+
+
+# An entry in one of these will reach readers without anyone else's say: refused in an
+# ended event.
+REACHES_READERS = (Post.Status.PUBLISHED, Post.Status.SCHEDULED)
+
+
+def _approved_now(before: Mapping[str, Any], post: Post, changes: Mapping[str, Any]) -> bool:
+    """An approved submission goes out at the time of its approval (the top of the live
+    stream), unless the editor gave it a time."""
+    return (
+        before["status"] == Post.Status.SUBMITTED
+        and post.status == Post.Status.PUBLISHED
+        and "published_at" not in changes
+    )
+
+
+def _revise(
+    *, post: Post, actor: User, note: str = "", first: Sequence[Image] | None = None
+) -> Revision:
+    """Keep the post's state as it is now (after a save) as its next revision. Called by
+    every service that saves a post, in its transaction, with the post's row lock held (or
+    the row just inserted), so that numbers never collide. `first`: the images of a post
+    just created (its revision 1: one INSERT, no read)."""
+    if first is not None:
+        number, images = 1, [image.pk for image in first]
+    else:
+        last = post.revisions.order_by("-number").values_list("number", flat=True).first()
+        number, images = (last or 0) + 1, [image.pk for image in post.ordered_images]
+    return Revision.objects.create(
+        post=post,
+        number=number,
+        author=_person(actor),
+        headline=post.headline,
+        body=post.body,
+        published_at=post.published_at,
+        is_key_event=post.is_key_event,
+        is_pinned=post.is_pinned,
+        is_breaking=post.is_breaking,
+        status=post.status,
+        images=images,
+        deleted=post.deleted_at is not None,
+        note=note[: Revision._meta.get_field("note").max_length or 300],
+    )
 
 
 def _corrects(before: Mapping[str, Any], post: Post, images: list[int]) -> bool:
@@ -625,6 +717,7 @@ def post_delete(*, actor: User, post: Post) -> None:
     post.deleted_by = _person(actor)
     post.version += 1
     post.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+    _revise(post=post, actor=actor)
     audit.record(
         action=Action.POST_DELETED,
         actor=actor,
@@ -720,7 +813,7 @@ def image_upload(
     the row, and deleted again if the row cannot be. `describe_later`: the composer uploads a
     photo as soon as it is picked, before its alt text is typed; such an image may be kept
     without alt, and cannot be published until it has one (_check_described)."""
-    if not permissions.can_publish(actor, event):
+    if not permissions.can_write(actor, event):
         raise PermissionDenied("You are not a member of this event.")
     fields = _image_fields(
         alt=alt,
@@ -792,7 +885,7 @@ def image_update(
     something changed; readers see it with the next change of an entry showing the photo
     (post_revise records one), since the fragments are rendered on writes."""
     event = image.event
-    if not permissions.can_publish(actor, event) or not (
+    if not permissions.can_write(actor, event) or not (
         image.uploaded_by_id == actor.pk or permissions.can_moderate(actor, event)
     ):
         raise PermissionDenied("Only its uploader or an editor can describe this photo.")

@@ -112,7 +112,7 @@ def _event_to_write(request: HttpRequest, slug: str) -> Event:
     event = selectors.event_by_slug(slug)
     if event is None:
         raise Http404("No such event.")
-    if not permissions.can_publish(request.user, event):
+    if not permissions.can_write(request.user, event):
         raise PermissionDenied("You are not a member of this event.")
     return event
 

@@ -47,7 +47,11 @@ def test_limits_and_choices_come_from_the_models_and_settings(settings):
         settings.LIVEBLOG_MAX_HEADLINE_CHARS
     )
     assert schemas["EventCreate"]["properties"]["status"]["enum"] == ["scheduled", "live", "ended"]
-    assert schemas["MemberCreate"]["properties"]["role"]["enum"] == ["reporter", "editor"]
+    assert schemas["MemberCreate"]["properties"]["role"]["enum"] == [
+        "contributor",
+        "reporter",
+        "editor",
+    ]
 
 
 def test_schema_answers_only_reads(db, anonymous):

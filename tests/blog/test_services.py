@@ -302,9 +302,19 @@ def test_post_factory_posts_are_visible_to_readers(event):
     assert post.is_public
 
 
-def test_an_entry_cannot_be_published_dated_in_the_future(event, editor):
+def test_an_entry_dated_in_the_future_is_scheduled_and_reaches_no_reader(event, editor):
+    """SPEC §6: a `published` entry dated in the future is stored as `scheduled`; nothing
+    is logged for readers until the worker publishes it."""
+    later = timezone.now() + timedelta(hours=2)
+    post = publish(event, editor, published_at=later, is_pinned=True)
+    assert post.status == Post.Status.SCHEDULED and not post.is_public
+    assert not Change.objects.exists()
+    assert not Post.objects.public().exists()
+
+
+def test_an_entry_cannot_be_scheduled_centuries_ahead(event, editor):
     """Issue 14, reproduction 10: an entry dated 2999 stayed pinned above everything, with
-    `published_at` as its sort key. Until scheduled entries exist it is refused."""
+    `published_at` as its sort key. A schedule is at most a year ahead."""
     far = timezone.now() + timedelta(days=365 * 900)
     with pytest.raises(ValidationError) as refused:
         publish(event, editor, published_at=far, is_pinned=True)
@@ -315,14 +325,22 @@ def test_an_entry_cannot_be_published_dated_in_the_future(event, editor):
     with pytest.raises(ValidationError):
         services.post_update(actor=editor, post=post, changes={"published_at": far})
     post.refresh_from_db()
-    assert post.published_at <= timezone.now()
+    assert post.published_at <= timezone.now() and post.is_public
 
 
-def test_a_draft_may_carry_a_future_time_but_is_refused_when_published(event, editor):
+def test_a_draft_with_a_future_time_is_scheduled_when_published(event, editor):
     later = timezone.now() + timedelta(hours=2)
     draft = publish(event, editor, published_at=later, status=Post.Status.DRAFT)
-    with pytest.raises(ValidationError):
-        services.post_update(actor=editor, post=draft, changes={"status": "published"})
+    post = services.post_update(actor=editor, post=draft, changes={"status": "published"})
+    assert post.status == Post.Status.SCHEDULED
+    assert not Change.objects.exists()
+
+
+def test_asking_for_scheduled_without_a_future_time_is_refused(event, editor):
+    with pytest.raises(ValidationError) as refused:
+        publish(event, editor, status=Post.Status.SCHEDULED)
+    assert "published_at" in refused.value.message_dict
+    assert not Post.objects.exists()
 
 
 def test_a_clock_a_little_ahead_is_not_the_future(event, editor):
