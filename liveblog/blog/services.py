@@ -729,6 +729,21 @@ def post_delete(*, actor: User, post: Post) -> None:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
 
 
+# --- submissions (approve, send back, reject) -------------------------------------------
+
+
+# --- scheduling (manage.py worker) ------------------------------------------------------
+
+
+# --- revisions (history, restore) -------------------------------------------------------
+
+
+# --- autosave drafts --------------------------------------------------------------------
+
+
+# --- event lifecycle (go live, end, reopen, automatic end) ------------------------------
+
+
 # --- images -----------------------------------------------------------------------------
 
 
