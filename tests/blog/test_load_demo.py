@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from liveblog.blog.management.commands.load_demo import ENTRIES
-from liveblog.blog.models import Event, Image
+from liveblog.blog.models import Event, Image, Post
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +36,25 @@ def test_demo_is_served_and_its_editor_signs_in():
     again = load_demo()  # idempotent: `make run` loads it at every start
     assert "http://127.0.0.1:8000/events/opening-ceremony/" in again
     event = Event.objects.get(slug="opening-ceremony")
-    assert event.posts.count() == len(ENTRIES) == 8
+    assert event.posts.public().count() == len(ENTRIES) == 8
+    assert event.posts.count() == 9  # and one submission waiting for the editor
     assert Image.objects.filter(event=event).count() == 3  # not uploaded twice
     assert Client().get("/events/opening-ceremony/").status_code == 200
     signed_in = Client().post("/editor/login/", {"username": "editor", "password": "liveblog-demo"})
     assert signed_in.status_code == 302 and signed_in.url == "/editor/"
+
+
+def test_demo_has_a_contributor_whose_entry_waits_for_approval():
+    printed = load_demo()
+    assert "username: contributor" in printed
+    [waiting] = Post.objects.filter(event__slug="opening-ceremony", status=Post.Status.SUBMITTED)
+    assert waiting.author.username == "contributor"
+    html = Client().get("/events/opening-ceremony/").content.decode()
+    assert waiting.body[:40] not in html
+    signed_in = Client().post(
+        "/editor/login/", {"username": "contributor", "password": "liveblog-demo"}
+    )
+    assert signed_in.status_code == 302
 
 
 def test_demo_shows_photos_a_quote_embeds_a_breaking_entry_and_key_points(media_storage):

@@ -21,6 +21,12 @@ from liveblog.blog.models import Event, Membership
 DEMO_USERNAME = "editor"
 DEMO_PASSWORD = "liveblog-demo"  # noqa: S105 - printed for the local demo on purpose
 DEMO_SLUG = "opening-ceremony"
+# A contributor of the demo event (submits; the editor approves), with the same password.
+DEMO_CONTRIBUTOR = "contributor"
+SUBMISSION = (
+    "Spotted from the press gallery: the delegations are taking their seats, and the "
+    "translation booths are testing their microphones."
+)
 
 KEY_POINTS = (
     "- The chair opened the conference before **2,000 delegates** from 90 countries\n"
@@ -116,6 +122,8 @@ class Command(BaseCommand):
                 f"\nDemo ready: {base}{reverse('reader:event', args=[DEMO_SLUG])}\n"
                 f"Editor: {base}{reverse('editor:home')}  username: {DEMO_USERNAME}  "
                 f"password: {DEMO_PASSWORD}\n"
+                f"Contributor (submits for approval): username: {DEMO_CONTRIBUTOR}  "
+                f"password: {DEMO_PASSWORD}\n"
             )
         )
 
@@ -133,10 +141,16 @@ class Command(BaseCommand):
             editor.is_staff = True
             editor.is_superuser = True
             editor.save()
+        contributor, created = User.objects.get_or_create(
+            username=DEMO_CONTRIBUTOR, defaults={"first_name": "Demo", "last_name": "Contributor"}
+        )
+        if created or not contributor.check_password(DEMO_PASSWORD):
+            contributor.set_password(DEMO_PASSWORD)
+            contributor.save()
         if not Event.objects.filter(slug=DEMO_SLUG).exists():
-            self._event(admin, editor)
+            self._event(admin, editor, contributor)
 
-    def _event(self, admin: Any, editor: Any) -> None:
+    def _event(self, admin: Any, editor: Any, contributor: Any) -> None:
         now = timezone.now()
         event = services.event_create(
             actor=admin,
@@ -149,6 +163,9 @@ class Command(BaseCommand):
             starts_at=now - timedelta(hours=1),
         )
         services.membership_add(actor=admin, event=event, user=editor, role=Membership.Role.EDITOR)
+        services.membership_add(
+            actor=admin, event=event, user=contributor, role=Membership.Role.CONTRIBUTOR
+        )
         for n, entry in enumerate(ENTRIES):
             images = []
             if entry.photo:
@@ -172,3 +189,5 @@ class Command(BaseCommand):
                 is_breaking=entry.is_breaking,
                 images=images,
             )
+        # Waiting in the editor's queue: what a contributor's entry looks like before approval.
+        services.post_publish(event=event, author=contributor, body=SUBMISSION)
