@@ -100,7 +100,9 @@ class Server:
         return f"ws://127.0.0.1:{self.port}"
 
 
-def _wait_healthy(server: Server, timeout: float = 30) -> None:
+# Generous: a server process starts in ~2 s, but on a loaded 2-core machine (CI beside other
+# work: load average 9) one took over 30 s; waiting longer costs nothing when it is quick.
+def _wait_healthy(server: Server, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.process is not None
