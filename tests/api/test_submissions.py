@@ -41,7 +41,9 @@ def test_a_contributors_draft_stays_a_draft(event, contributor, api_for):
 
 
 def test_an_editor_approves_with_a_patch_to_published(event, editor, submitted, api_for):
-    response = api_for(editor).patch(url(event.slug, "posts", submitted.pk), {"status": "published"})
+    response = api_for(editor).patch(
+        url(event.slug, "posts", submitted.pk), {"status": "published"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "published" and body["version"] == submitted.version + 1

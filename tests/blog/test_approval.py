@@ -98,7 +98,9 @@ def test_a_sent_back_draft_submitted_again_loses_its_note_and_says_submitted(
     assert [frame["status"] for _group, frame in desk_frames] == ["submitted"]
 
 
-def test_a_draft_saved_by_a_reporter_is_not_told_to_the_desk(event, reporter, desk_frames, committing):
+def test_a_draft_saved_by_a_reporter_is_not_told_to_the_desk(
+    event, reporter, desk_frames, committing
+):
     committing(lambda: submit(event, reporter, status=Post.Status.DRAFT))
     committing(lambda: submit(event, reporter))
     assert desk_frames == []
@@ -117,7 +119,9 @@ def test_approval_publishes_the_submission_at_approval_time(
     assert approved.author == contributor, "the entry stays its writer's"
     [frame] = [json.loads(m["frame"]) for m in sent]
     assert frame["type"] == "post.created" and frame["post"]["id"] == post.pk
-    assert desk_frames[-1][1]["status"] == "published" and desk_frames[-1][1]["by"] == editor.username
+    assert (
+        desk_frames[-1][1]["status"] == "published" and desk_frames[-1][1]["by"] == editor.username
+    )
     entry = AuditEntry.objects.get(post=post, action=Action.POST_APPROVED)
     assert entry.username == editor.username
     assert post.revisions.order_by("-number").first().note == "approved"
@@ -179,7 +183,9 @@ def test_approval_in_an_ended_event_is_refused(event, contributor, editor):
 # --- sending back and rejecting ---------------------------------------------------------
 
 
-def test_sending_back_makes_a_draft_with_the_note(event, contributor, editor, desk_frames, committing):
+def test_sending_back_makes_a_draft_with_the_note(
+    event, contributor, editor, desk_frames, committing
+):
     post = submit(event, contributor)
     back = committing(services.post_send_back, actor=editor, post=post, note=" Name the minister. ")
     assert back.status == Post.Status.DRAFT and back.review_note == "Name the minister."
@@ -222,7 +228,9 @@ def test_rejecting_removes_the_submission_and_tells_its_author(
     assert selectors.approval_queue(event, editor).waiting == []
 
 
-def test_an_entry_its_author_withdrew_is_not_shown_as_rejected(event, contributor, desk_frames, committing):
+def test_an_entry_its_author_withdrew_is_not_shown_as_rejected(
+    event, contributor, desk_frames, committing
+):
     post = submit(event, contributor)
     committing(services.post_delete, actor=contributor, post=post)
     assert selectors.rejected_for_author(event, contributor) == []
@@ -288,14 +296,18 @@ def test_two_editors_deciding_at_once_act_once(event, contributor):
             connection.close()
 
     threads = [
-        threading.Thread(target=decide, args=("approve", lambda: DECISIONS["approve"](first, post))),
+        threading.Thread(
+            target=decide, args=("approve", lambda: DECISIONS["approve"](first, post))
+        ),
         threading.Thread(target=decide, args=("reject", lambda: DECISIONS["reject"](second, post))),
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    refused = [name for name, result in results.items() if isinstance(result, services.NotSubmitted)]
+    refused = [
+        name for name, result in results.items() if isinstance(result, services.NotSubmitted)
+    ]
     assert len(refused) == 1
     post.refresh_from_db()
     if refused == ["reject"]:
