@@ -38,9 +38,7 @@ def newsroom():
     return event
 
 
-def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(
-    browser, newsroom
-):
+def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(browser, newsroom):
     event = newsroom
     with asgi_servers(1) as (server,):
         base = server.url
