@@ -35,7 +35,7 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "approve":                       (401,      404,       404,        404,     200,   200),
     "send back":                     (401,      404,       404,        404,     200,   200),
     "reject":                        (401,      404,       404,        404,     204,   204),
-    "approve one decided already":   (401,      403,       403,        403,     409,   409),
+    "send back one decided already":   (401,      403,       403,        403,     409,   409),
     "edit own published entry":      (401,      403,       403,        200,     200,   200),
     "edit own submission":           (401,      404,       200,        200,     200,   200),
     "edit others' entry":            (401,      403,       403,        403,     200,   200),
@@ -184,7 +184,7 @@ ACTIONS: dict[str, Action] = {
         lambda w, r: w.submission, send_back_api, send_back_service, _state(status="draft")
     ),
     "reject": Action(lambda w, r: w.submission, reject_api, reject_service, _state(deleted_at=...)),
-    "approve one decided already": Action(
+    "send back one decided already": Action(
         lambda w, r: w.decided, send_back_api, send_back_service, lambda w, r, p: None
     ),
     "edit own published entry": Action(
