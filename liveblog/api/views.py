@@ -232,6 +232,11 @@ def posts(
     POSTS,
     operation_id="createPost",
     summary="Publish an entry (members)",
+    description=(
+        "A contributor's entry asking to be published (or giving no status) is created "
+        "`submitted`: it waits for an editor (…/submissions/), and readers see nothing of it. "
+        "A published entry dated in the future is stored `scheduled`."
+    ),
     response=_answers({201: PostOut, 200: PostOut}, *WRITE_ERRORS, 409),
     **WRITE,
 )
@@ -284,7 +289,9 @@ def _versioned(post: Post) -> JsonResponse:
         "too). When the post has moved on since, the PATCH is refused with 409, the post as "
         "it is now in `current`, and nothing changes. A malformed If-Match, or one naming "
         "another version than the body, is a 400. Without either, the change is applied to "
-        "whatever version is current."
+        "whatever version is current. An editor approves a submission by changing its "
+        "`status` to published (a submission dated in the future is then scheduled); its "
+        "author changing it keeps it submitted."
     ),
     response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
     **WRITE,

@@ -4,12 +4,17 @@ through the composer; an editor's open page shows it in its queue when the desk 
 another part's); the editor approves it; a reader's page, open all along, receives it live
 without a reload. Three browser contexts: three people."""
 
+import io
+
 import pytest
 from playwright.sync_api import expect
 
+from liveblog.blog import services
 from liveblog.blog.models import Membership, Post
-from tests.browser import ARTIFACTS
+from tests import pictures
+from tests.browser import ARTIFACTS, off_the_browser_loop
 from tests.e2e.test_live_loop import PASSWORD, log_in
+from tests.e2e.test_reader_a11y import AXE, audit
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
 
@@ -38,9 +43,26 @@ def newsroom():
     return event
 
 
-def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(browser, newsroom):
+def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(
+    browser, newsroom, media_storage
+):
     event = newsroom
-    with asgi_servers(1) as (server,):
+    # Another contributor's photo entry already waits: the queue shows its photo too.
+    dan = person("dan", "Dan", "Lee", event, Membership.Role.CONTRIBUTOR)
+    photo = services.image_upload(
+        actor=dan,
+        event=event,
+        file=io.BytesIO(pictures.photo(1200, 800)),
+        alt="Smoke rises over the warehouse roofs",
+    )
+    off_the_browser_loop(
+        services.post_publish,
+        event=event,
+        author=dan,
+        body="Thick smoke over the east quay, seen from the ferry.",
+        images=[photo.pk],
+    )
+    with asgi_servers(1, MEDIA_ROOT=str(media_storage)) as (server,):
         base = server.url
         compose = f"{base}/editor/events/{event.slug}/"
 
@@ -54,7 +76,10 @@ def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(
         editor.goto(compose)
         queue = editor.locator("[data-queue]")
         expect(queue.get_by_role("heading", name="Waiting for approval")).to_be_visible()
-        expect(queue).to_contain_text("Nothing is waiting")
+        expect(queue.locator(".submission")).to_have_count(1)
+        expect(
+            queue.get_by_role("img", name="Smoke rises over the warehouse roofs")
+        ).to_be_visible()
 
         contributor = browser.new_context().new_page()
         log_in(contributor, base, "cora")
@@ -75,12 +100,12 @@ def test_a_contributors_entry_is_approved_by_an_editor_and_reaches_readers_live(
 
         # Nothing reached the reader, and the editor's page has not been told yet.
         expect(reader.locator("article.entry", has_text=TEXT)).to_have_count(0)
-        expect(queue).to_contain_text("Nothing is waiting")
+        expect(queue.locator(".submission", has_text=TEXT)).to_have_count(0)
         editor.evaluate(DESK_NUDGE, post.pk)
         submission = queue.locator(f"#submission-{post.pk}")
         expect(submission).to_contain_text(TEXT)
         expect(submission.locator(".submission__author")).to_have_text("Cora Kent")
-        expect(queue.locator("[data-queue-count]")).to_contain_text("1")
+        expect(queue.locator("[data-queue-count]")).to_contain_text("2")
         ARTIFACTS.mkdir(exist_ok=True)
         queue.screenshot(path=str(ARTIFACTS / "approval-queue.png"))
         submission.locator("summary", has_text="Send back").click()
@@ -129,3 +154,41 @@ def test_the_queue_works_without_javascript(browser, newsroom):
     context.close()
     post = Post.objects.get(body="Smoke seen from the bridge.")
     assert (post.status, post.review_note) == (Post.Status.DRAFT, "Which bridge?")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violation_in_the_queue(browser, newsroom, media_storage, scheme):
+    """The editor's queue (a photo, Send back and Reject opened) and the contributor's
+    list (waiting, rejected with a note), in both colour schemes."""
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing: `make test` installs it (npm ci)")
+    event = newsroom
+    cora = Membership.objects.get(user__username="cora").user
+    editor = Membership.objects.get(user__username="erin").user
+    photo = services.image_upload(
+        actor=cora, event=event, file=io.BytesIO(pictures.photo(900, 600)), alt="The quay"
+    )
+    for body, images in (("Smoke over the quay.", [photo.pk]), ("Roads closed.", [])):
+        off_the_browser_loop(
+            services.post_publish, event=event, author=cora, body=body, images=images
+        )
+    rejected = off_the_browser_loop(
+        services.post_publish, event=event, author=cora, body="A rumour."
+    )[0]
+    off_the_browser_loop(services.post_reject, actor=editor, post=rejected, note="Unsourced.")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with asgi_servers(1, MEDIA_ROOT=str(media_storage)) as (server,):
+        for username in ("erin", "cora"):
+            context = browser.new_context(
+                bypass_csp=True, color_scheme=scheme, viewport={"width": 1280, "height": 900}
+            )
+            page = context.new_page()
+            log_in(page, server.url, username)
+            page.goto(f"{server.url}/editor/events/{event.slug}/")
+            queue = page.locator("[data-queue]")
+            expect(queue.locator(".submission").first).to_be_visible()
+            for summary in queue.locator("summary").all()[:2]:
+                summary.click()
+            queue.screenshot(path=str(ARTIFACTS / f"approval-queue-{username}-{scheme}.png"))
+            assert audit(page, AXE) == []
+            context.close()
