@@ -241,6 +241,31 @@ class PostCreate(Input):
     ] = _optional()
 
 
+class SendBack(Input):
+    """A submission returned to its author as a draft (services.post_send_back)."""
+
+    note: Annotated[
+        Text,
+        Field(
+            min_length=1,
+            max_length=services.REVIEW_NOTE_CHARS,
+            description="what to change: shown to the entry's author beside their draft",
+        ),
+    ]
+
+
+class Reject(Input):
+    """A submission removed (services.post_reject); its author sees it rejected."""
+
+    note: Annotated[
+        Text,
+        Field(
+            max_length=services.REVIEW_NOTE_CHARS,
+            description="why, for the entry's author (may be left out)",
+        ),
+    ] = ""
+
+
 class ImageUpload(Input):
     """The form fields beside `file` (multipart: every value arrives as text)."""
 

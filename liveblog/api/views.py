@@ -232,6 +232,11 @@ def posts(
     POSTS,
     operation_id="createPost",
     summary="Publish an entry (members)",
+    description=(
+        "A contributor's entry asking to be published (or giving no status) is created "
+        "`submitted`: it waits for an editor (…/submissions/), and readers see nothing of it. "
+        "A published entry dated in the future is stored `scheduled`."
+    ),
     response=_answers({201: PostOut, 200: PostOut}, *WRITE_ERRORS, 409),
     **WRITE,
 )
@@ -284,7 +289,9 @@ def _versioned(post: Post) -> JsonResponse:
         "too). When the post has moved on since, the PATCH is refused with 409, the post as "
         "it is now in `current`, and nothing changes. A malformed If-Match, or one naming "
         "another version than the body, is a 400. Without either, the change is applied to "
-        "whatever version is current."
+        "whatever version is current. An editor approves a submission by changing its "
+        "`status` to published (a submission dated in the future is then scheduled); its "
+        "author changing it keeps it submitted."
     ),
     response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
     **WRITE,
@@ -318,6 +325,84 @@ def post_update(
 def post_delete(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     found = _post(_event(request, slug), post_id, request)
     services.post_delete(actor=current_user(request), post=found)
+    return HttpResponse(status=204)
+
+
+# --- submissions (the approval workflow, SPEC §4 and §6) ----------------------------------
+
+# An editor approves a submission with the post's PATCH to the published status (SPEC §6);
+# these send one back to its author or reject it. Refused with 409 `not_submitted` when the
+# entry is no longer waiting (another editor decided first); nothing is changed then.
+
+
+def _signed_in(request: HttpRequest) -> Any:
+    """A read that needs a user (not a write: no write rate limit). None → 401."""
+    user = reader(request)
+    return user if user.is_authenticated else None
+
+
+@api.get(
+    EVENT + "submissions/",
+    url_name="submissions",
+    operation_id="listSubmissions",
+    summary="Entries waiting for approval, oldest first (editors: all; members: their own)",
+    response=_answers({200: PostList}, 400, 401, 403, 404),
+    auth=_signed_in,
+    openapi_extra={"security": WRITE_SECURITY},
+)
+def submissions(
+    request: HttpRequest,
+    slug: str,
+    limit: Limit = pagination.DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> HttpResponse:
+    found, user = _event(request, slug), current_user(request)
+    if not permissions.can_write(user, found):
+        raise PermissionDenied("Only the event's members can see its submissions.")
+    page = selectors.submissions_page(found, user, after=cursor, limit=limit)
+    return JsonResponse(
+        {
+            "results": [post_payload(p) for p in page.posts],
+            "next": pagination.next_url(request, page.next_cursor),
+        }
+    )
+
+
+@api.post(
+    POST + "send-back/",
+    url_name="post_send_back",
+    operation_id="sendBackPost",
+    summary="Send a submission back to its author as a draft, with a note (editors)",
+    response=_answers({200: PostOut}, *WRITE_ERRORS, 409),
+    **WRITE,
+)
+def post_send_back(
+    request: HttpRequest, slug: str, post_id: int, data: schemas.SendBack
+) -> HttpResponse:
+    found = services.post_send_back(
+        actor=current_user(request),
+        post=_post(_event(request, slug), post_id, request),
+        note=data.note,
+    )
+    return _versioned(found)
+
+
+@api.post(
+    POST + "reject/",
+    url_name="post_reject",
+    operation_id="rejectPost",
+    summary="Reject a submission: it is removed; its author sees why (editors)",
+    response=_answers({204: None}, *WRITE_ERRORS, 409),
+    **WRITE,
+)
+def post_reject(
+    request: HttpRequest, slug: str, post_id: int, data: schemas.Reject
+) -> HttpResponse:
+    services.post_reject(
+        actor=current_user(request),
+        post=_post(_event(request, slug), post_id, request),
+        note=data.note,
+    )
     return HttpResponse(status=204)
 
 

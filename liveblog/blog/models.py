@@ -449,6 +449,11 @@ class AuditEntry(models.Model):
         POST_PUBLISHED = "post.published", "Draft published"
         POST_UNPUBLISHED = "post.unpublished", "Entry moved to drafts"
         POST_DELETED = "post.deleted", "Entry deleted"
+        # The approval workflow (SPEC §4): a contributor submits, an editor decides.
+        POST_SUBMITTED = "post.submitted", "Entry submitted for approval"
+        POST_APPROVED = "post.approved", "Submission approved"
+        POST_SENT_BACK = "post.sent_back", "Submission sent back to its author"
+        POST_REJECTED = "post.rejected", "Submission rejected"
         IMAGE_UPLOADED = "image.uploaded", "Image uploaded"
         IMAGE_UPDATED = "image.updated", "Image's alt text, caption or credit changed"
         SITE_SETTINGS_CHANGED = "site.settings_changed", "Site name, logo or colour changed"

@@ -4,13 +4,14 @@ import base64
 import binascii
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
 from django.core.cache import caches
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from liveblog.blog import permissions
 from liveblog.blog.branding import Brand
@@ -24,6 +25,7 @@ from liveblog.blog.models import (
     Post,
     PostImage,
     SiteSettings,
+    max_length,
 )
 from liveblog.blog.permissions import User
 
@@ -226,6 +228,93 @@ def drafts_for_editor(event: Event, user: User) -> list[Post]:
     if not permissions.can_moderate(user, event):
         posts = posts.filter(author_id=user.pk)
     rows = list(with_images(posts.select_related("author")).order_by("-published_at", "-id")[:200])
+    for post in rows:
+        post.event = event
+    return rows
+
+
+# --- submissions (the approval queue) -----------------------------------------------------
+
+# How long a rejected entry stays in its author's list, with the editor's note.
+REJECTED_SHOWN_FOR = timedelta(days=1)
+# The most entries a queue panel lists; the count says how many there are.
+QUEUE_SHOWN = 100
+
+
+def _submissions(event: Event) -> QuerySet[Post]:
+    posts = Post.objects.live().filter(event=event, status=Post.Status.SUBMITTED)
+    return with_images(posts.select_related("author"))
+
+
+def submissions_page(
+    event: Event, user: User, *, after: Cursor | None = None, limit: int = QUEUE_SHOWN
+) -> Page:
+    """The entries waiting for approval that `user` may see (SPEC §4: all for editors and
+    admins, their own for other members, none for anyone else), oldest first: the queue's
+    order, the one waiting longest on top. Keyset on (published_at, id) as stream_page."""
+    posts = _submissions(event)
+    if not permissions.can_moderate(user, event):
+        if not permissions.can_write(user, event):
+            return Page(posts=[], next_cursor=None)
+        posts = posts.filter(author_id=user.pk)
+    if after is not None:
+        posts = posts.filter(
+            Q(published_at__gt=after.published_at)
+            | Q(published_at=after.published_at, id__gt=after.id)
+        )
+    rows = list(posts.order_by("published_at", "id")[: limit + 1])
+    for post in rows:
+        post.event = event
+    more, rows = len(rows) > limit, rows[:limit]
+    return Page(posts=rows, next_cursor=Cursor.of(rows[-1]) if more and rows else None)
+
+
+@dataclass
+class ApprovalQueue:
+    """The editor page's queue panel: for editors the event's submissions, for other
+    members their own (waiting, and rejected lately)."""
+
+    moderator: bool
+    waiting: list[Post]
+    count: int  # all that are waiting, `waiting` lists the first QUEUE_SHOWN
+    rejected: list[Post]
+    publishes: bool  # may publish: a reporter's panel shows only when it has something
+
+    # The longest note an editor may write (the model field's limit).
+    note_chars: int = max_length(Post, "review_note") or 0
+
+    @property
+    def shown(self) -> bool:
+        return self.moderator or not self.publishes or bool(self.waiting or self.rejected)
+
+
+def approval_queue(event: Event, user: User) -> ApprovalQueue:
+    page = submissions_page(event, user)
+    moderator = permissions.can_moderate(user, event)
+    count = len(page.posts)
+    if page.next_cursor is not None:
+        waiting = Post.objects.live().filter(event=event, status=Post.Status.SUBMITTED)
+        count = (waiting if moderator else waiting.filter(author_id=user.pk)).count()
+    return ApprovalQueue(
+        moderator=moderator,
+        waiting=page.posts,
+        count=count,
+        rejected=[] if moderator else rejected_for_author(event, user),
+        publishes=permissions.can_publish(user, event),
+    )
+
+
+def rejected_for_author(event: Event, user: User) -> list[Post]:
+    """`user`'s entries an editor rejected (removed while submitted, by someone else) in the
+    last REJECTED_SHOWN_FOR, newest first, with the note (Post.review_note): the author is
+    told, rather than finding the entry gone."""
+    if not user.is_authenticated:
+        return []
+    since = timezone.now() - REJECTED_SHOWN_FOR
+    posts = Post.objects.filter(
+        event=event, author_id=user.pk, status=Post.Status.SUBMITTED, deleted_at__gte=since
+    ).exclude(deleted_by_id=user.pk)
+    rows = list(posts.select_related("author").order_by("-deleted_at", "-id")[:QUEUE_SHOWN])
     for post in rows:
         post.event = event
     return rows

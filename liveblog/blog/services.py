@@ -42,7 +42,7 @@ from liveblog.blog.payloads import event_fragment, event_payload, post_fragment,
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
 from liveblog.blog.text import clean_text
-from liveblog.live import protocol, publish
+from liveblog.live import desk, protocol, publish
 
 logger = logging.getLogger(__name__)
 
@@ -542,6 +542,8 @@ def post_publish(
         post=post,
         detail={"status": post.status},
     )
+    if post.status == Post.Status.SUBMITTED:
+        _tell_desk(actor=author, post=post)
     if post.is_public:
         if post.is_pinned:
             _unpin_others(actor=author, post=post)
@@ -630,6 +632,8 @@ def post_update(
         _place_images(post, chosen)
     _revise(post=post, actor=actor, note=note)
     _audit_update(actor=actor, post=post, before=before)
+    if Post.Status.SUBMITTED in (before["status"], post.status):
+        _tell_desk(actor=actor, post=post)
     if post.is_public and post.is_pinned:
         _unpin_others(actor=actor, post=post)
     if was_public and post.is_public:
@@ -648,11 +652,13 @@ REACHES_READERS = (Post.Status.PUBLISHED, Post.Status.SCHEDULED)
 
 def _approved_now(before: Mapping[str, Any], post: Post, changes: Mapping[str, Any]) -> bool:
     """An approved submission goes out at the time of its approval (the top of the live
-    stream), unless the editor gave it a time."""
+    stream), unless the editor gave it a time, or it is dated in the future: then it is
+    scheduled for that time (_resolve_status)."""
     return (
         before["status"] == Post.Status.SUBMITTED
         and post.status == Post.Status.PUBLISHED
         and "published_at" not in changes
+        and post.published_at <= timezone.now() + FUTURE_TOLERANCE
     )
 
 
@@ -699,6 +705,10 @@ def _audit_update(*, actor: User, post: Post, before: Mapping[str, Any]) -> None
     if before["status"] != post.status:
         published = post.status == Post.Status.PUBLISHED
         action = Action.POST_PUBLISHED if published else Action.POST_UNPUBLISHED
+        if post.status == Post.Status.SUBMITTED:
+            action = Action.POST_SUBMITTED
+        elif before["status"] == Post.Status.SUBMITTED and post.status in REACHES_READERS:
+            action = Action.POST_APPROVED
     audit.record(
         action=action, actor=actor, event=post.event, post=post, detail={"fields": changed}
     )
@@ -725,11 +735,150 @@ def post_delete(*, actor: User, post: Post) -> None:
         post=post,
         detail={"status": post.status},
     )
+    if post.status == Post.Status.SUBMITTED:
+        _tell_desk(actor=actor, post=post)
     if was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
 
 
 # --- submissions (approve, send back, reject) -------------------------------------------
+
+# SPEC §4: a contributor's entry waits as `submitted` (post_publish, post_update) in the
+# editors' queue; an editor approves it (it goes out as post_update publishes), sends it
+# back to its author as a draft with a note, or rejects it (removed, as post_delete). Each
+# decision is taken under the post's row lock and only on an entry still submitted, so two
+# editors deciding at once cannot both act: the second is told (NotSubmitted) and nothing
+# of theirs is written.
+
+# The longest note an editor may send back (the model field's limit, its one definition).
+REVIEW_NOTE_CHARS = max_length(Post, "review_note") or 2000
+
+
+class NotSubmitted(Conflict):
+    """The entry is not waiting for approval (any more): another editor has decided on it,
+    its author took it back, or it was never submitted. Nothing was changed."""
+
+    error_code = "not_submitted"
+
+    def __init__(self, post: Post) -> None:
+        if post.deleted_at is not None:
+            super().__init__("This entry has been removed: there is nothing to decide.")
+        else:
+            super().__init__(
+                "This entry is not waiting for approval: it is "
+                f"{post.get_status_display().lower()} now. Someone may have decided on it "
+                "already; reload to see it as it is."
+            )
+
+
+def _tell_desk(*, actor: User, post: Post) -> None:
+    """The event's editor pages refresh their queue (after commit; SPEC §4: the team's
+    submissions update live). Called whenever a submission arrives, changes or leaves."""
+    desk.changed(
+        post.event_id,
+        what="submission",
+        by=_person(actor).get_username(),
+        post_id=post.pk,
+        status=post.status,
+    )
+
+
+def _check_reviewer(actor: User, post: Post) -> None:
+    if not permissions.can_moderate(actor, post.event):
+        raise PermissionDenied("Only the event's editors can approve, send back or reject entries.")
+
+
+def _review_note(note: str, *, required: bool) -> str:
+    note = clean_text(note).strip()
+    if required and not note:
+        raise ValidationError({"note": ["Say what to change: the note is shown to its author."]})
+    if len(note) > REVIEW_NOTE_CHARS:
+        raise ValidationError({"note": [f"At most {REVIEW_NOTE_CHARS:,} characters."]})
+    return note
+
+
+def _locked_submission(post: Post) -> Post:
+    """The entry under its row lock (held until commit), refused unless still submitted."""
+    locked = Post.objects.select_for_update().select_related("event", "author").get(pk=post.pk)
+    if locked.deleted_at is not None or locked.status != Post.Status.SUBMITTED:
+        raise NotSubmitted(locked)
+    return locked
+
+
+@transaction.atomic
+def post_approve(
+    *,
+    actor: User,
+    post: Post,
+    changes: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Post:
+    """Publish a submission as it is, or with the editor's `changes` (POST_FIELDS, as
+    post_update takes them): it goes out now, or is scheduled when it is dated in the future
+    (post_update's rules; an ended event refuses it). `expected_version`: the version the
+    editor looked at, so that an approval of text its author has changed since is refused
+    (StaleVersion) rather than publishing what nobody read."""
+    _check_reviewer(actor, post)
+    locked = _locked_submission(post)
+    wanted = {**(changes or {})}
+    wanted.setdefault("status", Post.Status.PUBLISHED)
+    if wanted["status"] not in REACHES_READERS:
+        raise ValidationError({"status": ["An approval publishes or schedules the entry."]})
+    return post_update(
+        actor=actor,
+        post=locked,
+        changes=wanted,
+        expected_version=expected_version,
+        note="approved",
+    )
+
+
+@transaction.atomic
+def post_send_back(*, actor: User, post: Post, note: str) -> Post:
+    """Return a submission to its author as a draft, with the editor's `note` (what to
+    change: Post.review_note, shown beside the draft until it is submitted again)."""
+    _check_reviewer(actor, post)
+    note = _review_note(note, required=True)
+    locked = _locked_submission(post)
+    locked.status = Post.Status.DRAFT
+    locked.review_note = note
+    locked.version += 1
+    locked.save(update_fields=["status", "review_note", "version", "updated_at"])
+    _revise(post=locked, actor=actor, note=f"sent back: {note}")
+    audit.record(
+        action=Action.POST_SENT_BACK,
+        actor=actor,
+        event=locked.event,
+        post=locked,
+        detail={"author": locked.author.get_username(), "note": note[:300]},
+    )
+    _tell_desk(actor=actor, post=locked)
+    return locked
+
+
+@transaction.atomic
+def post_reject(*, actor: User, post: Post, note: str = "") -> Post:
+    """Remove a submission, as post_delete removes an entry (the row stays for the audit
+    trail; it never reached readers). Its author still sees it, rejected, with the note,
+    for a while (selectors.submissions_of_author)."""
+    _check_reviewer(actor, post)
+    note = _review_note(note, required=False)
+    locked = _locked_submission(post)
+    locked.deleted_at = timezone.now()
+    locked.deleted_by = _person(actor)
+    locked.review_note = note
+    locked.version += 1
+    locked.save(update_fields=["deleted_at", "deleted_by", "review_note", "version", "updated_at"])
+    _revise(post=locked, actor=actor, note=f"rejected: {note}" if note else "rejected")
+    audit.record(
+        action=Action.POST_REJECTED,
+        actor=actor,
+        event=locked.event,
+        post=locked,
+        detail={"author": locked.author.get_username(), "note": note[:300]},
+    )
+    _tell_desk(actor=actor, post=locked)
+    return locked
 
 
 # --- scheduling (manage.py worker) ------------------------------------------------------
@@ -1091,6 +1240,7 @@ def token_refuse_expired(*, token: ApiToken) -> None:
 
 __all__ = [
     "Conflict",
+    "NotSubmitted",
     "StaleVersion",
     "event_create",
     "event_slug_validate",
@@ -1099,10 +1249,13 @@ __all__ = [
     "image_upload",
     "membership_add",
     "membership_remove",
+    "post_approve",
     "post_compose",
     "post_delete",
     "post_publish",
+    "post_reject",
     "post_revise",
+    "post_send_back",
     "post_update",
     "token_create",
     "token_issue",

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import views
+from liveblog.editor import queue, views
 
 app_name = "editor"
 
@@ -24,4 +24,16 @@ urlpatterns = [
     path("events/<slug:slug>/members/", views.member_add, name="member_add"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]
+
+# The approval queue (liveblog.editor.queue).
+urlpatterns += [
+    path("events/<slug:slug>/queue/", queue.queue, name="queue"),
+    path("events/<slug:slug>/queue/<int:post_id>/approve/", queue.approve, name="queue_approve"),
+    path(
+        "events/<slug:slug>/queue/<int:post_id>/send-back/",
+        queue.send_back,
+        name="queue_send_back",
+    ),
+    path("events/<slug:slug>/queue/<int:post_id>/reject/", queue.reject, name="queue_reject"),
 ]

@@ -130,6 +130,8 @@ def _composer_url(event: Event, post: Post | None = None) -> str:
     url = reverse("editor:compose", args=[event.slug])
     if post is None or post.deleted_at is not None:
         return url
+    if post.status == Post.Status.SUBMITTED:
+        return f"{url}#submission-{post.pk}"
     return f"{url}#{'post' if post.is_public else 'draft'}-{post.pk}"
 
 
@@ -172,6 +174,7 @@ def _composer_context(request: HttpRequest, event: Event, form: PostForm) -> dic
         "can_manage": permissions.can_manage_event(request.user, event),
         "preview_html": _preview(request),
         "drafts": drafts,
+        "queue": selectors.approval_queue(event, request.user),
         "pinned": pinned,
         "page": page,
         # Without JavaScript the entries carry no controls: list the ones I may change.
@@ -203,6 +206,8 @@ def compose(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _published_message(post: Post) -> str:
+    if post.status == Post.Status.SUBMITTED:
+        return "Submitted for approval: an editor will publish it."
     return "Published." if post.is_public else "Draft saved."
 
 
@@ -228,7 +233,7 @@ def _composed_json(
         "message": _published_message(post),
         "token": PostForm.new_token(),
     }
-    if not post.is_public:
+    if not post.is_public and post.status != Post.Status.SUBMITTED:  # the queue shows those
         answer["html"] = render_to_string(
             "editor/_draft.html", {"post": post, "event": event}, request=request
         )
@@ -395,6 +400,10 @@ def _invalid(fields: dict[str, list[str]]) -> JsonResponse:
 def _update_message(before: Post, after: Post) -> str:
     if before.status == after.status:
         return "Entry updated."
+    if after.status == Post.Status.SUBMITTED:
+        return "Submitted for approval: an editor will publish it."
+    if before.status == Post.Status.SUBMITTED and after.is_public:
+        return "Approved and published."
     return "Published." if after.is_public else "Moved to drafts."
 
 
