@@ -48,6 +48,9 @@ MAX_BACKOFF = 5.0
 
 class Command(BaseCommand):
     help = "Publish scheduled entries and end events at their end time (runs until stopped)."
+    # The web processes and `migrate` run the system checks; a worker restarted after a
+    # crash should be back at work at once (the checks cost seconds on a loaded machine).
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
