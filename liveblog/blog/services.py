@@ -955,7 +955,6 @@ def post_schedule_noted(*, actor: User, post: Post, before: str | None) -> None:
         _desk_post(post, actor=actor)
 
 
-
 # --- revisions (history, restore) -------------------------------------------------------
 
 

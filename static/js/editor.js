@@ -377,6 +377,7 @@ function submitInPlace(form, state, pictures) {
         clearForm(form, result.saved.token);
         state.dirty = false;
         if (result.saved.html) addDraft(result.saved.html);
+        form.dispatchEvent(new CustomEvent("post-form:saved", { bubbles: true, detail: result.saved }));
         announce(form, result.saved.message);
         body?.focus();
       } else {

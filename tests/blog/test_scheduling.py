@@ -128,7 +128,9 @@ def test_a_scheduled_photo_needs_its_alt_text(event, reporter):
 
 
 def test_an_entry_that_can_no_longer_be_published_goes_back_to_the_drafts(event, reporter, sent):
-    image = services.image_upload(actor=reporter, event=event, file=io.BytesIO(pictures.photo(640, 480)), alt="A")
+    image = services.image_upload(
+        actor=reporter, event=event, file=io.BytesIO(pictures.photo(640, 480)), alt="A"
+    )
     post = schedule(event, reporter, images=[image.pk])
     Image.objects.filter(pk=image.pk).update(alt="")  # described later by someone, wrongly
     assert services.post_publish_due(now=post.published_at) == []
@@ -214,9 +216,7 @@ def test_an_entry_the_worker_published_cannot_be_rescheduled(event, reporter):
     post = schedule(event, reporter)
     services.post_publish_due(now=post.published_at)
     with pytest.raises(services.Conflict):
-        services.post_reschedule(
-            actor=reporter, post=post, published_at=post.published_at + AHEAD
-        )
+        services.post_reschedule(actor=reporter, post=post, published_at=post.published_at + AHEAD)
     post.refresh_from_db()
     assert post.is_public
 
@@ -273,7 +273,7 @@ def test_a_live_event_ends_at_its_end_time(db, sent):
 
 
 def test_an_event_not_yet_live_is_not_ended_by_its_end_time(db):
-    event = EventFactory(status=Event.Status.SCHEDULED, ends_at=timezone.now() - AHEAD)
+    EventFactory(status=Event.Status.SCHEDULED, ends_at=timezone.now() - AHEAD)
     assert services.event_end_due() == []
 
 

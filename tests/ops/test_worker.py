@@ -5,6 +5,7 @@ published when a worker comes back after every worker was down at the time. A re
 connected to a real server process receives the entry's `post.created` once."""
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -178,10 +179,8 @@ class Gate:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         if self.server is not None:
@@ -212,9 +211,7 @@ def test_a_worker_outlives_an_unreachable_database_and_publishes_when_it_answers
         gate.close()
 
 
-def test_a_worker_publishes_with_redis_down_and_readers_catch_up_from_the_log(
-    newsroom, tmp_path
-):
+def test_a_worker_publishes_with_redis_down_and_readers_catch_up_from_the_log(newsroom, tmp_path):
     event, editor = newsroom
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     with workers(1, tmp_path, REDIS_URL=dead_redis) as (worker,):
