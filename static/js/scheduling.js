@@ -12,7 +12,6 @@ const form = document.querySelector("[data-post-form][data-in-place]");
 function scheduleButton(form, checkUrl) {
   const time = form.elements.namedItem("published_at");
   const publish = form.querySelector("button[name=action][value=publish]");
-  const status = form.querySelector("[data-form-status]");
   if (!(time instanceof HTMLInputElement) || !publish) return;
   const label = publish.textContent;
   let timer = null;
@@ -21,7 +20,10 @@ function scheduleButton(form, checkUrl) {
   const show = (answer) => {
     publish.textContent = answer.schedule ? "Schedule" : label;
     publish.dataset.schedule = String(Boolean(answer.schedule));
-    if (answer.schedule && status) status.textContent = `Will go out then: ${answer.message}`;
+    // Said on the button itself (its description), not in the form's status line, which
+    // announces what was saved.
+    if (answer.schedule) publish.title = answer.message;
+    else publish.removeAttribute("title");
   };
 
   const check = async () => {

@@ -18,6 +18,8 @@ from tests.servers import ROOT, database_url
 
 # Looks often, so that a wrong lock would show up as a double publish within the test.
 INTERVAL = "0.2"
+# What docker-compose.yml's `worker` service runs (tests/deploy/test_compose.py checks it).
+COMMAND = [sys.executable, "manage.py", "worker"]
 STARTED = "worker: started"
 
 
@@ -40,7 +42,7 @@ class Worker:
         before = self.output().count(STARTED)  # a restarted worker appends to its log
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "worker"],
+                COMMAND,
                 cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(
