@@ -40,8 +40,13 @@ $(STAMP): pyproject.toml | $(UV)
 	$(INSTALL) -e '.[dev]'
 	@touch $(STAMP) $(RUN_STAMP)
 
+# The worker (scheduled entries, automatic ends: SPEC §2) runs beside the server and stops
+# with it: the trap ends it however the server ends (Ctrl+C, an error, the port taken). A
+# background job of a non-interactive shell ignores Ctrl+C's SIGINT, hence SIGTERM.
 run: $(RUN_STAMP)
 	DEBUG=1 $(BIN)/python manage.py load_demo --migrate --base-url=http://$(HOST):$(PORT)
+	DEBUG=1 $(BIN)/python manage.py worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(STAMP)

@@ -47,6 +47,19 @@ def envint(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def envfloat(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _bad(name, raw, "a number such as 0.5") from None
+    if not value >= minimum or value == float("inf"):  # NaN and inf fail too
+        raise _bad(name, raw, f"a number of at least {minimum}")
+    return value
+
+
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = os.environ.get(name)
     if raw is None:

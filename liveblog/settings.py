@@ -15,6 +15,7 @@ from liveblog.env import (
     envbool,
     envchoice,
     envdatabase,
+    envfloat,
     envint,
     envlist,
     envredis,
@@ -254,6 +255,10 @@ LIVEBLOG_CATCHUP_LIMIT = 500
 LIVEBLOG_HISTORY_URL = REDIS_URL
 LIVEBLOG_HISTORY_PREFIX = envstr("CHANNEL_PREFIX", "liveblog")
 LIVEBLOG_RATE_LIMITS = envbool("LIVEBLOG_RATE_LIMITS", True)
+# How often `manage.py worker` looks for due scheduled entries and automatic event ends, in
+# seconds (it also wakes for the next one due, if sooner): an entry reaches readers within
+# this much of its time, plus the push.
+LIVEBLOG_WORKER_INTERVAL = envfloat("LIVEBLOG_WORKER_INTERVAL", 0.5, minimum=0.05)
 LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE = envint("LIVEBLOG_RATE_LIMIT_WRITES_PER_MINUTE", 120)
 # A photo costs its pixels, not its bytes (a 35-byte GIF may declare 49 megapixels: about
 # 1 s of CPU and hundreds of MB to store): uploads have a window of their own, per user.

@@ -33,3 +33,13 @@ def test_make_run_installs_no_test_or_lint_tools():
     project = [line for line in commands if " install " in line and " -e " in line]
     assert project and all(line.endswith(" -e .") for line in project), project
     assert not any("[dev]" in line for line in commands), commands
+
+
+def test_make_run_starts_a_worker_beside_the_server_and_stops_it_with_the_server():
+    """SPEC §2: `make run` starts one `manage.py worker` beside its server; the shell's trap
+    ends it whenever the server ends."""
+    commands = make_run_commands()
+    recipe = " ".join(commands[commands.index(next(c for c in commands if "worker &" in c)) :])
+    assert "manage.py worker &" in recipe
+    assert "trap 'kill -TERM $worker" in recipe and "EXIT INT TERM" in recipe
+    assert recipe.index("worker &") < recipe.index("trap") < recipe.index("runserver")

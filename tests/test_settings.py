@@ -37,6 +37,9 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("LIVEBLOG_EMBED_MASTODON_INSTANCES", "mastodon.social,https://evil.example/*"),
         ("MEDIA_STORAGE", "ftp"),
         ("LIVEBLOG_MAX_IMAGE_BYTES", "20MB"),
+        ("LIVEBLOG_WORKER_INTERVAL", "half a second"),
+        ("LIVEBLOG_WORKER_INTERVAL", "0"),
+        ("LIVEBLOG_WORKER_INTERVAL", "nan"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):

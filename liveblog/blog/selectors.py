@@ -320,6 +320,18 @@ def rejected_for_author(event: Event, user: User) -> list[Post]:
     return rows
 
 
+def scheduled_for_editor(event: Event, user: User) -> list[Post]:
+    """Scheduled entries the user may change, soonest first: all for editors and admins,
+    their own for reporters (the composer's Scheduled panel)."""
+    posts = Post.objects.live().filter(event=event, status=Post.Status.SCHEDULED)
+    if not permissions.can_moderate(user, event):
+        posts = posts.filter(author_id=user.pk)
+    rows = list(posts.select_related("author").order_by("published_at", "id")[:200])
+    for post in rows:
+        post.event = event
+    return rows
+
+
 def event_members(event: Event) -> list[Membership]:
     return list(event.memberships.select_related("user").order_by("role", "user__username"))
 

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User as UserModel
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -447,10 +447,13 @@ def _resolve_status(
     wanted_public = status in (Post.Status.PUBLISHED, Post.Status.SCHEDULED)
     if wanted_public and not permissions.can_publish(actor, event):
         return Post.Status.SUBMITTED
-    future = published_at is not None and published_at > timezone.now() + FUTURE_TOLERANCE
+    now = timezone.now()
+    future = published_at is not None and published_at > now + FUTURE_TOLERANCE
     if status == Post.Status.PUBLISHED and future:
         return Post.Status.SCHEDULED
-    if status == Post.Status.SCHEDULED and not future:
+    # Asked for by name, any time ahead is a schedule: the tolerance is for clocks that run
+    # fast, not for a writer who chose a time.
+    if status == Post.Status.SCHEDULED and not (published_at is not None and published_at > now):
         raise ValidationError({"published_at": ["A scheduled entry needs a time in the future."]})
     return status
 
@@ -507,7 +510,7 @@ def post_publish(
     _clean_post_fields(body=body, headline=headline, status=status, published_at=published_at)
     status = _resolve_status(author, event, status=status, published_at=published_at)
     chosen = _images_of(event, images, actor=author)
-    if status == Post.Status.PUBLISHED:
+    if status in REACHES_READERS:
         _check_described(chosen)
     post = Post(
         event=event,
@@ -548,6 +551,7 @@ def post_publish(
         if post.is_pinned:
             _unpin_others(actor=author, post=post)
         _record(event=event, kind=Change.Kind.POST_CREATED, actor=author, post=post, new=True)
+    post_schedule_noted(actor=author, post=post, before=None)
     return post, True
 
 
@@ -620,7 +624,7 @@ def post_update(
     if post.status == Post.Status.SUBMITTED and before["status"] != Post.Status.SUBMITTED:
         post.review_note = ""
     post.body_html = markdown_to_html(post.body)
-    if post.is_public:
+    if post.status in REACHES_READERS:
         _check_described(list(post.ordered_images) if chosen is None else chosen)
     images_now = before["images"] if chosen is None else [image.pk for image in chosen]
     if was_public and post.is_public and _corrects(before, post, images_now):
@@ -642,6 +646,7 @@ def post_update(
         _record(event=post.event, kind=Change.Kind.POST_CREATED, actor=actor, post=post)
     elif was_public:
         _record(event=post.event, kind=Change.Kind.POST_DELETED, actor=actor, post=post)
+    post_schedule_noted(actor=actor, post=post, before=before["status"])
     return post
 
 
@@ -882,6 +887,221 @@ def post_reject(*, actor: User, post: Post, note: str = "") -> Post:
 
 
 # --- scheduling (manage.py worker) ------------------------------------------------------
+
+# Scheduled entries are published by `manage.py worker` (liveblog/blog/management/commands/
+# worker.py), any number of them at once. The scheduled row itself is the queue: a worker
+# takes the due ones with SELECT … FOR UPDATE SKIP LOCKED, so two workers never take the
+# same entry, and one that dies mid-way leaves its rows to the next (its transaction rolls
+# back). What a newsroom expects, and what these services do:
+# - an entry goes out at its time as if its author had published it then: the time readers
+#   see is the scheduled one, its revision says "published on schedule", the change log gets
+#   its `post.created` then and not before (SPEC §6);
+# - in an ended event a scheduled entry is held (it stays scheduled, and the editor sees it
+#   in the Scheduled panel as held): an ended event takes no new entries (_check_open);
+#   reopening the event releases it, at once if its time has passed;
+# - an entry that can no longer be published as it is (a photo lost its alt text) goes back
+#   to the drafts with a revision saying why, rather than being retried for ever;
+# - the author may have left the event since: the entry is still published, because an
+#   editor (or the author, when they could) decided it should go out at that time.
+# The worker is no person: audit entries have no actor and say {"by": "worker"}; a revision
+# needs an author and names the entry's own.
+
+WORKER = "worker"  # how the audit log and the desk name the system
+
+
+def _due_posts(now: datetime, limit: int) -> list[Post]:
+    """The due entries not taken by another worker, locked until commit. Ordered by event
+    first: every worker then takes the events' seq locks (_next_seq) in the same order, and
+    two of them cannot deadlock on each other's events."""
+    rows = (
+        Post.objects.live()
+        .filter(status=Post.Status.SCHEDULED, published_at__lte=now)
+        .exclude(event__status=Event.Status.ENDED)
+        .select_related("event", "author")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("event_id", "published_at", "id")
+    )
+    return list(rows[:limit])
+
+
+def _publish_on_schedule(post: Post) -> None:
+    """Publish one due scheduled entry (its row locked). A conditional UPDATE, so that where
+    the database has no row locks (SQLite: select_for_update is a no-op there, writers are
+    serialised instead) an entry another worker published since it was read is skipped."""
+    _check_described(list(post.ordered_images))
+    taken = Post.objects.filter(pk=post.pk, status=Post.Status.SCHEDULED).update(
+        status=Post.Status.PUBLISHED, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if not taken:
+        return
+    post.refresh_from_db(fields=["status", "version", "updated_at"])
+    _revise(post=post, actor=post.author, note="published on schedule")
+    audit.record(
+        action=Action.POST_PUBLISHED,
+        actor=None,
+        event=post.event,
+        post=post,
+        detail={"by": WORKER, "scheduled_for": post.published_at.isoformat()},
+    )
+    if post.is_pinned:
+        _unpin_others(actor=post.author, post=post)
+    _record(event=post.event, kind=Change.Kind.POST_CREATED, actor=None, post=post)
+    desk.changed(post.event_id, what="post", by="", post_id=post.pk, status=post.status)
+
+
+def _back_to_drafts(post: Post, reason: ValidationError) -> None:
+    """A due entry that cannot be published as it is: a draft again, with why in its
+    history, so that the worker does not try it again every tick and the editor sees it."""
+    why = " ".join(reason.messages)
+    post.status = Post.Status.DRAFT
+    post.version += 1
+    post.save(update_fields=["status", "version", "updated_at"])
+    _revise(post=post, actor=post.author, note=f"not published on schedule: {why}")
+    audit.record(
+        action=Action.POST_UNPUBLISHED,
+        actor=None,
+        event=post.event,
+        post=post,
+        detail={"by": WORKER, "reason": why},
+    )
+    desk.changed(post.event_id, what="post", by="", post_id=post.pk, status=post.status)
+
+
+def post_publish_due(*, now: datetime | None = None, limit: int = 100) -> list[Post]:
+    """Publish the scheduled entries whose time has come (at most `limit`, the earliest of
+    each event first), in one transaction; those another worker holds are skipped (it is
+    publishing them). Returns the entries published. An entry refused as it is
+    (ValidationError) goes back to the drafts; any other failure (the database going away)
+    rolls the whole batch back, to be taken again by the next tick of some worker."""
+    now = now or timezone.now()
+    published: list[Post] = []
+    with transaction.atomic():
+        for post in _due_posts(now, limit):
+            try:
+                with transaction.atomic():  # a savepoint: a refusal undoes this entry only
+                    _publish_on_schedule(post)
+            except ValidationError as exc:
+                logger.warning("scheduled entry %s not published: %s", post.pk, exc.messages)
+                _back_to_drafts(post, exc)
+            else:
+                if post.status == Post.Status.PUBLISHED:
+                    published.append(post)
+    return published
+
+
+def event_end_due(*, now: datetime | None = None) -> list[Event]:
+    """End the live events whose end time has passed (their automatic end), as an editor's
+    event_update to `ended` would: logged as `event.updated` and pushed to readers. Events
+    another transaction holds are skipped until the next tick (SKIP LOCKED)."""
+    now = now or timezone.now()
+    ended: list[Event] = []
+    with transaction.atomic():
+        due = (
+            Event.objects.filter(status=Event.Status.LIVE, ends_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("id")
+        )
+        for event in due:
+            event.status = Event.Status.ENDED
+            event.version += 1
+            event.save(update_fields=["status", "version", "updated_at"])
+            _record(event=event, kind=Change.Kind.EVENT_UPDATED, actor=None)
+            held = Post.objects.live().filter(event=event, status=Post.Status.SCHEDULED).count()
+            audit.record(
+                action=Action.EVENT_UPDATED,
+                actor=None,
+                event=event,
+                detail={"fields": ["status"], "by": WORKER, "held_scheduled": held},
+            )
+            if held:
+                logger.warning("event %s ended with %s scheduled entries held", event.pk, held)
+            desk.changed(event.pk, what="event", by="", status=None)
+            ended.append(event)
+    return ended
+
+
+def next_due(*, now: datetime | None = None) -> datetime | None:
+    """When the worker next has something to do: the earliest scheduled entry or automatic
+    end still ahead (None: nothing is planned). Read without locks: a worker only sleeps
+    until then, and takes what is due under its locks."""
+    now = now or timezone.now()
+    entry = (
+        Post.objects.live()
+        .filter(status=Post.Status.SCHEDULED, published_at__gt=now)
+        .exclude(event__status=Event.Status.ENDED)
+        .aggregate(at=Min("published_at"))["at"]
+    )
+    end = Event.objects.filter(status=Event.Status.LIVE, ends_at__gt=now).aggregate(
+        at=Min("ends_at")
+    )["at"]
+    return min((at for at in (entry, end) if at is not None), default=None)
+
+
+def _desk_post(post: Post, *, actor: User) -> None:
+    desk.changed(
+        post.event_id,
+        what="post",
+        by=_person(actor).get_username(),
+        post_id=post.pk,
+        status=post.status,
+    )
+
+
+def _locked_scheduled(post: Post) -> Post:
+    """The entry, locked, if it is still scheduled: a worker may have published it since the
+    page was drawn, and rescheduling that would take it away from readers."""
+    locked = Post.objects.select_for_update().get(pk=post.pk)
+    if locked.status != Post.Status.SCHEDULED or locked.deleted_at is not None:
+        raise Conflict("This entry is not scheduled any more: reload to see what it is now.")
+    return locked
+
+
+@transaction.atomic
+def post_reschedule(
+    *, actor: User, post: Post, published_at: datetime, expected_version: int | None = None
+) -> Post:
+    """Move a scheduled entry to another time in the future (its author or an editor)."""
+    post = post_update(
+        actor=actor,
+        post=_locked_scheduled(post),
+        changes={"published_at": published_at, "status": Post.Status.SCHEDULED},
+        expected_version=expected_version,
+        note="rescheduled",
+    )
+    _desk_post(post, actor=actor)
+    return post
+
+
+@transaction.atomic
+def post_unschedule(*, actor: User, post: Post, expected_version: int | None = None) -> Post:
+    """Cancel a scheduled entry: it goes back to the drafts, its time kept."""
+    post = post_update(
+        actor=actor,
+        post=_locked_scheduled(post),
+        changes={"status": Post.Status.DRAFT},
+        expected_version=expected_version,
+        note="schedule cancelled",
+    )
+    return post
+
+
+@transaction.atomic
+def post_publish_now(*, actor: User, post: Post, expected_version: int | None = None) -> Post:
+    """Publish a scheduled entry at once, dated now (the top of the live stream)."""
+    return post_update(
+        actor=actor,
+        post=_locked_scheduled(post),
+        changes={"status": Post.Status.PUBLISHED, "published_at": timezone.now()},
+        expected_version=expected_version,
+        note="published now instead of on schedule",
+    )
+
+
+def post_schedule_noted(*, actor: User, post: Post, before: str | None) -> None:
+    """Tell the desk that an entry became scheduled, or stopped being (the Scheduled panel
+    of every open editor page follows). Called by post_publish and post_update."""
+    if Post.Status.SCHEDULED in (before, post.status) and before != post.status:
+        _desk_post(post, actor=actor)
 
 
 # --- revisions (history, restore) -------------------------------------------------------

@@ -62,7 +62,6 @@ class EventTimeField(forms.DateTimeField):
     )
     default_error_messages = {
         "invalid": "Type a time such as 10:30 or 10:30 pm, or a date and time (2025-03-01 10:30).",
-        "future": "Scheduling is not available yet: choose a time up to now.",
     }
 
     def __init__(self, *, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
@@ -75,13 +74,6 @@ class EventTimeField(forms.DateTimeField):
             value = f"{today.isoformat()} {when.isoformat()}"
         with timezone.override(self.tz):
             return super().to_python(value)
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        # The service refuses it too (services.FUTURE_TOLERANCE, the one limit); said here,
-        # beside the field, before anything is sent.
-        if value and value > timezone.now() + services.FUTURE_TOLERANCE:
-            raise ValidationError(self.error_messages["future"], code="future")
 
     def prepare_value(self, value: Any) -> Any:
         with timezone.override(self.tz):
@@ -206,7 +198,7 @@ class PostForm(forms.Form):
             label=f"Time ({event.timezone})",
             help_text=(
                 "Leave empty for now. To backdate, type a time of today (10:30, 10:30 pm)"
-                " or a date and time (2025-03-01 10:30)."
+                " or a date and time (2025-03-01 10:30); a time ahead schedules the entry."
             ),
         )
         if not moderator:
@@ -280,6 +272,18 @@ class PostForm(forms.Form):
         if self.publishing and not text.decorative and not text.alt.strip():
             self.add_error(names["alt"], ALT_REQUIRED)
         return text
+
+    def status_for(self, status: str, post: Post | None = None) -> str:
+        """What the pressed button means with the time typed: the server decides, whatever
+        the button's label said. A new entry published with a time ahead is scheduled for
+        then (a typed time is a choice, not a fast clock: no tolerance); an edited scheduled
+        entry stays scheduled (the Scheduled panel publishes it now)."""
+        if status != Post.Status.PUBLISHED:
+            return status
+        if post is not None:
+            return Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else status
+        when = self.cleaned_data.get("published_at")
+        return Post.Status.SCHEDULED if when and when > timezone.now() else status
 
     def images_differ(self, post: Post) -> bool:
         """Whether the photos (order, texts) differ from the stored entry's."""
@@ -396,3 +400,24 @@ class TokenForm(forms.Form):
         required=False,
         initial="90",
     )
+
+
+class ScheduleForm(forms.Form):
+    """A scheduled entry's controls in the composer's Scheduled panel."""
+
+    ACTIONS = (("reschedule", "Reschedule"), ("publish", "Publish now"), ("cancel", "Cancel"))
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["published_at"] = EventTimeField(
+            tz=event.tz, required=False, label=f"New time ({event.timezone})"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("action") == "reschedule" and not cleaned.get("published_at"):
+            self.add_error("published_at", "Type the new time to reschedule it for.")
+        return cleaned

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import queue, views
+from liveblog.editor import queue, scheduling, views
 
 app_name = "editor"
 
@@ -24,6 +24,13 @@ urlpatterns = [
     path("events/<slug:slug>/members/", views.member_add, name="member_add"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("events/<slug:slug>/scheduled/", scheduling.scheduled, name="scheduled"),
+    path(
+        "events/<slug:slug>/scheduled/<int:post_id>/",
+        scheduling.scheduled_change,
+        name="scheduled_change",
+    ),
+    path("events/<slug:slug>/schedule-check/", scheduling.schedule_check, name="schedule_check"),
 ]
 
 # The approval queue (liveblog.editor.queue).

@@ -34,12 +34,13 @@ from liveblog.editor.forms import (
     add_service_errors,
     image_item,
 )
+from liveblog.editor.scheduled import panel_context, scheduled_message
 from liveblog.http import ratelimit
 
 View = Callable[..., HttpResponse]
 
 # The submit button pressed: which status the entry gets, or a preview only.
-ACTIONS = {"publish": Post.Status.PUBLISHED, "draft": Post.Status.DRAFT}
+ACTIONS: dict[str, str] = {"publish": Post.Status.PUBLISHED, "draft": Post.Status.DRAFT}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -181,6 +182,7 @@ def _composer_context(request: HttpRequest, event: Event, form: PostForm) -> dic
         "editable": [p for p in shown if form.moderator or p.author_id == request.user.pk],
         "order": order,
         "seq": event.last_seq,
+        **panel_context(request, event),  # the Scheduled panel (editor/_scheduled.html)
     }
 
 
@@ -195,7 +197,9 @@ def compose(request: HttpRequest, slug: str) -> HttpResponse:
     status = ACTIONS.get(request.POST.get("action", ""))
     publishing = status == Post.Status.PUBLISHED
     form = PostForm(data, event=event, moderator=moderator, publishing=publishing)
-    post = _publish(request, event, form, status) if status and form.is_valid() else None
+    post = None
+    if status and form.is_valid():  # a time ahead schedules it (form.status_for)
+        post = _publish(request, event, form, form.status_for(status))
     if wants_json(request) and request.method == "POST":
         return _composed_json(request, event, form, post)
     if post is not None:
@@ -208,6 +212,8 @@ def compose(request: HttpRequest, slug: str) -> HttpResponse:
 def _published_message(post: Post) -> str:
     if post.status == Post.Status.SUBMITTED:
         return "Submitted for approval: an editor will publish it."
+    if post.status == Post.Status.SCHEDULED:
+        return scheduled_message(post)
     return "Published." if post.is_public else "Draft saved."
 
 
@@ -233,7 +239,8 @@ def _composed_json(
         "message": _published_message(post),
         "token": PostForm.new_token(),
     }
-    if not post.is_public and post.status != Post.Status.SUBMITTED:  # the queue shows those
+    # Submissions are in the queue panel, scheduled entries in theirs.
+    if post.status not in (Post.Status.PUBLISHED, Post.Status.SCHEDULED, Post.Status.SUBMITTED):
         answer["html"] = render_to_string(
             "editor/_draft.html", {"post": post, "event": event}, request=request
         )
@@ -290,6 +297,7 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     publishing = status == Post.Status.PUBLISHED
     form = PostForm(data, event=event, moderator=moderator, post=post, publishing=publishing)
     if status and form.is_valid():
+        status = form.status_for(status, post)
         changes = form.changes_to(post)
         if status != post.status:
             changes["status"] = status
@@ -398,6 +406,8 @@ def _invalid(fields: dict[str, list[str]]) -> JsonResponse:
 
 
 def _update_message(before: Post, after: Post) -> str:
+    if after.status == Post.Status.SCHEDULED:
+        return scheduled_message(after)
     if before.status == after.status:
         return "Entry updated."
     if after.status == Post.Status.SUBMITTED:

@@ -1,7 +1,7 @@
 """The production topology of docker-compose.yml, run from its committed config files with
 real processes: Debian's nginx (deploy/nginx.conf) in front of a `web` and a `live` pool of
-uvicorn processes, Debian's pgbouncer (deploy/pgbouncer/pgbouncer.ini) in transaction mode
-in front of the test database, and Redis.
+uvicorn processes, a `manage.py worker`, Debian's pgbouncer (deploy/pgbouncer/pgbouncer.ini)
+in transaction mode in front of the test database, and Redis.
 
 The configs are the shipped files with a few explicit textual substitutions (addresses,
 ports, paths); a substitution that finds nothing to replace fails, so that these tests break
@@ -31,6 +31,7 @@ from django.db import connection
 
 from liveblog.blog.models import ApiToken, Membership
 from tests.factories import EventFactory, UserFactory
+from tests.ops.workers import Worker
 from tests.servers import BEHIND_PROXY, ROOT, Server, asgi_servers, free_port
 
 NGINX = "/usr/sbin/nginx"
@@ -240,6 +241,7 @@ class Topology:
     web: list[Server]
     live: list[Server]
     pgbouncer: Pgbouncer
+    worker: Worker  # docker-compose.yml's `worker` service: the same environment
 
 
 @pytest.fixture(scope="session")
@@ -307,7 +309,10 @@ def topology(deploy_tools, django_db_setup, static_root) -> Iterator[Topology]:
             web, live = servers[:POOL_SIZE], servers[POOL_SIZE:]
             nginx.start(web=web, live=live)
             stack.callback(nginx.stop)
-            yield Topology(nginx=nginx, web=web, live=live, pgbouncer=pgbouncer)
+            worker = Worker(log=logs / "worker.log", env={**os.environ, **env})
+            worker.start()
+            stack.callback(lambda: worker.process and worker.stop())
+            yield Topology(nginx=nginx, web=web, live=live, pgbouncer=pgbouncer, worker=worker)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

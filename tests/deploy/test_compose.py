@@ -73,13 +73,16 @@ def test_nginx_and_pgbouncer_point_at_services_that_exist():
     nginx = NGINX_CONF.read_text()
     assert "server live:8000" in nginx and "server web:8000" in nginx
     assert "host=db port=5432" in PGBOUNCER_INI.read_text()
-    assert {"web", "live", "db", "pgbouncer", "redis", "migrate", "nginx"} <= set(SERVICES)
+    assert {"web", "live", "worker", "db", "pgbouncer", "redis", "migrate", "nginx"} <= set(
+        SERVICES
+    )
 
 
 def test_services_start_only_after_what_they_need_is_healthy():
     for name, needs in {
         "web": {"migrate", "pgbouncer", "redis"},
         "live": {"migrate", "pgbouncer", "redis"},
+        "worker": {"migrate", "pgbouncer", "redis"},
         "nginx": {"web", "live"},
         "pgbouncer": {"db"},
         "migrate": {"db"},
@@ -106,3 +109,15 @@ def test_every_web_replica_and_nginx_share_the_media_volume():
     assert f"media:{media_root}:ro" in SERVICES["nginx"]["volumes"]
     # nginx serves /media/ from the same place (root + the URI's /media/).
     assert "root /srv;" in NGINX_CONF.read_text() and media_root == "/srv/media"
+
+
+def test_the_worker_runs_the_command_the_deploy_tests_run_with_the_web_environment():
+    """tests/deploy starts `manage.py worker` (tests/ops/workers.py) with x-web-env, as here."""
+    from tests.ops import workers
+
+    worker = SERVICES["worker"]
+    assert worker["command"] == ["python", "manage.py", "worker"]
+    assert workers.COMMAND[1:] == worker["command"][1:]
+    assert worker["environment"] == SERVICES["web"]["environment"]
+    assert worker["build"] == SERVICES["web"]["build"] and worker["restart"] == "unless-stopped"
+    assert "ports" not in worker, "the worker serves nothing"

@@ -343,3 +343,28 @@ def test_an_uploaded_photo_is_served_by_nginx_from_the_media_volume(topology, ne
     assert not_found.value.code == 404
     fallback = nginx.routed_for(missing)
     assert fallback and fallback[-1][3], "a name not on the volume is asked of the application"
+
+
+def test_a_scheduled_entry_reaches_a_reader_through_nginx_from_the_worker(topology, newsroom):
+    """docker-compose.yml's `worker` publishes through pgbouncer; the reader, connected to
+    a `live` process through nginx, receives the entry's post.created once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.ops.test_worker import Reader
+    from tests.ops.workers import wait_until
+
+    nginx, slug = topology.nginx, newsroom.event.slug
+    with Reader(f"{nginx.ws}/ws/events/{slug}/", nginx.url) as reader:
+        when = (timezone.now() + timedelta(seconds=2)).isoformat()
+        status, body = http_json(
+            "POST",
+            f"{nginx.url}/api/v1/events/{slug}/posts/",
+            newsroom.token,
+            {"body": "On the hour.", "published_at": when, "status": "scheduled"},
+        )
+        assert status == 201 and body["status"] == "scheduled"
+        wait_until(lambda: reader.created(body["id"]), what="the entry through nginx")
+    assert len(reader.created(body["id"])) == 1
+    assert f"published entry {body['id']} " in topology.worker.output()

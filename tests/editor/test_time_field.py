@@ -1,6 +1,6 @@
 """The composer's time field (liveblog/editor/forms.py, EventTimeField): what a reporter types
-is read in the event's zone, a time alone is today's, and a time in the future is refused
-beside the field until scheduling exists."""
+is read in the event's zone, a time alone is today's, and a time in the future schedules the
+entry for then (issue 11)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from liveblog.blog import services
 from liveblog.blog.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -68,40 +67,42 @@ def test_a_date_and_time_is_read_in_the_events_zone(client_for, event, reporter,
     assert Post.objects.get(event=event).published_at == datetime(2025, 3, 1, 2, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("typed", ["10:30 pm", "22:30", "2026-03-02 09:00"])
-def test_a_time_in_the_future_is_refused_beside_the_field_and_keeps_the_text(
-    client_for, event, reporter, frozen, typed
+@pytest.mark.parametrize(
+    ("typed", "expected", "said"),
+    [
+        ("10:30 pm", datetime(2026, 3, 1, 14, 30, tzinfo=UTC), "Scheduled for 10:30 p.m."),
+        ("22:30", datetime(2026, 3, 1, 14, 30, tzinfo=UTC), "Scheduled for 10:30 p.m."),
+        ("2026-03-02 09:00", datetime(2026, 3, 2, 1, 0, tzinfo=UTC), "for Mon 2 Mar, 9 a.m."),
+    ],
+)
+def test_a_time_in_the_future_schedules_the_entry_for_then(
+    client_for, event, reporter, frozen, typed, expected, said
 ):
-    response = post_time(client_for(reporter), event, typed, headline="Kept headline")
-
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert not Post.objects.exists()
-    assert 'id="id_published_at_error"' in html
-    assert "Scheduling is not available yet: choose a time up to now." in html
-    assert f'value="{typed}"' in html
-    assert "At the time.</textarea>" in html
-    assert 'value="Kept headline"' in html
-
-
-def test_a_time_within_the_services_tolerance_is_accepted(client_for, event, reporter, frozen):
-    soon = timezone.localtime(NOW + services.FUTURE_TOLERANCE, event.tz).strftime("%H:%M")
-
-    response = post_time(client_for(reporter), event, soon)
+    client = client_for(reporter)
+    response = post_time(client, event, typed, headline="Later")
 
     assert response.status_code == 302
-    assert Post.objects.get(event=event).published_at == NOW + services.FUTURE_TOLERANCE
+    post = Post.objects.get(event=event)
+    assert post.status == Post.Status.SCHEDULED and post.published_at == expected
+    page = client.get(response["Location"]).content.decode()
+    assert said in page
 
 
-def test_a_time_past_the_tolerance_is_refused(client_for, event, reporter, frozen):
-    late = NOW + services.FUTURE_TOLERANCE + timedelta(minutes=1)
+def test_any_time_ahead_typed_in_the_composer_is_a_schedule(client_for, event, reporter, frozen):
+    """The services' tolerance is for fast device clocks; a reporter who types a time one
+    minute ahead means that time."""
+    soon = NOW + timedelta(minutes=1)
 
-    response = post_time(
-        client_for(reporter), event, timezone.localtime(late, event.tz).strftime("%H:%M")
-    )
+    post_time(client_for(reporter), event, timezone.localtime(soon, event.tz).strftime("%H:%M"))
 
-    assert b"Scheduling is not available yet" in response.content
-    assert not Post.objects.exists()
+    post = Post.objects.get(event=event)
+    assert post.status == Post.Status.SCHEDULED and post.published_at == soon
+
+
+def test_a_time_now_publishes_at_once(client_for, event, reporter, frozen):
+    post_time(client_for(reporter), event, timezone.localtime(NOW, event.tz).strftime("%H:%M"))
+
+    assert Post.objects.get(event=event).is_public
 
 
 @pytest.mark.parametrize("typed", ["half past ten", "25:00", "10:75", "2025-13-01 10:30"])
