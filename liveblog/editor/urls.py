@@ -25,3 +25,20 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]
+
+# An entry's history (liveblog/editor/revisions.py): editors see and restore its revisions.
+# Imported here, with its routes, so that each part of the editor adds its lines in one place.
+from liveblog.editor import revisions  # noqa: E402
+
+urlpatterns += [
+    path(
+        "events/<slug:slug>/posts/<int:post_id>/history/",
+        revisions.post_history,
+        name="post_history",
+    ),
+    path(
+        "events/<slug:slug>/posts/<int:post_id>/revisions/<int:number>/restore/",
+        revisions.post_restore,
+        name="post_restore",
+    ),
+]
