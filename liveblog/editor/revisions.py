@@ -39,6 +39,14 @@ FLAGS = (
 )
 
 
+def _marked(tag: str, words: Sequence[str]) -> str:
+    """The words in <tag>, the spaces after the last one outside it (a mark ends with its
+    word, not under the next space)."""
+    text = "".join(words)
+    core = text.rstrip()
+    return format_html("<{}>{}</{}>{}", tag, core, tag, text[len(core) :]) if core else escape(text)
+
+
 def word_diff(before: str, after: str) -> SafeString:
     """`after` with the words added since `before` in <ins> and those gone in <del>, every
     piece escaped."""
@@ -50,9 +58,9 @@ def word_diff(before: str, after: str) -> SafeString:
             parts.append(escape("".join(new[j1:j2])))
             continue
         if i2 > i1:
-            parts.append(format_html("<del>{}</del>", "".join(old[i1:i2])))
+            parts.append(_marked("del", old[i1:i2]))
         if j2 > j1:
-            parts.append(format_html("<ins>{}</ins>", "".join(new[j1:j2])))
+            parts.append(_marked("ins", new[j1:j2]))
     return mark_safe("".join(parts))  # noqa: S308 - every piece escaped above
 
 

@@ -52,7 +52,7 @@ def corrected(event, reporter, editor, publish):
 
 def test_the_diff_marks_words_added_and_removed():
     assert word_diff("Turnout is 40% at noon.", "Turnout is 42% at noon.") == (
-        "Turnout is <del>40% </del><ins>42% </ins>at noon."
+        "Turnout is <del>40%</del> <ins>42%</ins> at noon."
     )
 
 
@@ -123,8 +123,8 @@ def test_the_page_shows_the_diff_against_the_revision_before(client_for, editor,
     newest = revisions_on(page(client_for(editor), corrected))[0]
 
     body = newest.select_one(".diff--body")
-    assert [d.text for d in body.select("del")] == ["40% ", "noon."]
-    assert [i.text for i in body.select("ins")] == ["42% ", "noon, officials say."]
+    assert [d.text for d in body.select("del")] == ["40%", "noon."]
+    assert [i.text for i in body.select("ins")] == ["42%", "noon, officials say."]
 
 
 def test_a_script_typed_into_an_entry_is_shown_as_text(client_for, editor, publish):
