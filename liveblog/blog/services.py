@@ -1017,6 +1017,10 @@ def post_compose(
     return post_publish(event=event, author=author, images=ids, **fields)
 
 
+# A revision's note when only what is said of its photos changed (post_revise).
+PHOTO_TEXTS_NOTE = "photo alt text, caption or credit changed"
+
+
 @transaction.atomic
 def post_revise(
     *,
@@ -1041,9 +1045,6 @@ def post_revise(
     return post_update(
         actor=actor, post=post, changes=changes, expected_version=expected_version, note=note
     )
-
-
-PHOTO_TEXTS_NOTE = "photo alt text, caption or credit changed"
 
 
 # --- tokens -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from liveblog.blog.models import Membership, Post
 from tests.browser import off_the_browser_loop
 from tests.e2e.test_csp import Watched
 from tests.e2e.test_live_loop import PASSWORD, log_in
+from tests.e2e.test_reader_a11y import AXE, audit
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
 
@@ -116,3 +117,29 @@ def test_a_declined_confirmation_restores_nothing(browser):
         expect(page.get_by_role("status")).not_to_contain_text("restored")
         assert asked and asked[0].startswith("Restore revision 1?")
     assert off_the_browser_loop(Post.objects.get, pk=post.pk).body == SECOND
+
+
+def test_axe_finds_no_violation_on_the_history_in_light_and_dark(browser, screenshot):
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing: `make test` installs it (npm ci)")
+    event = EventFactory(slug="tally", title="Live: the tally")
+    edna = member(event, "edna", "Edna", Membership.Role.EDITOR)
+    post, _ = off_the_browser_loop(
+        services.post_publish, event=event, author=edna, headline="Tally", body=FIRST
+    )
+    for change in ({"body": SECOND, "is_key_event": True}, {"headline": "", "body": THIRD}):
+        off_the_browser_loop(services.post_update, actor=edna, post=post, changes=change)
+    with asgi_servers(1) as (server,):
+        for width, scheme in ((1280, "light"), (375, "dark")):
+            context = browser.new_context(
+                bypass_csp=True, color_scheme=scheme, viewport={"width": width, "height": 800}
+            )
+            page = context.new_page()
+            log_in(page, server.url, edna.username)
+            page.goto(f"{server.url}/editor/events/{event.slug}/posts/{post.pk}/history/")
+            expect(page.locator("[data-revision]")).to_have_count(3)
+            screenshot(page, f"revisions-history-{width}-{scheme}")
+            assert audit(page, AXE) == []
+            overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 0, f"the history scrolls sideways by {overflow}px at {width}px"
+            context.close()
