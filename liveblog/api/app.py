@@ -40,7 +40,12 @@ OPERATION_ERRORS = {
         400: "Bad input, naming the field: `file` is not a picture we accept, is damaged or "
         "truncated, a decompression bomb, or over the limits; `alt` is missing.",
         413: "The upload is over its own limit (LIVEBLOG_MAX_IMAGE_BYTES and the form around it).",
-    }
+    },
+    "listRevisions": {403: "Not an editor of this event: revisions are for its editors."},
+    "restoreRevision": {
+        403: "Not an editor of this event, or the CSRF check of a session request failed.",
+        404: "No such event, entry or revision (a removed entry's revisions are not listed).",
+    },
 }
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
@@ -52,7 +57,7 @@ LOCATED = {"createEvent", "createPost"}
 LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"}, "required": True}}
 # Operations answering one post, whose ETag is its version (liveblog/api/versions.py); the
 # 409 of a stale PATCH carries the current one's.
-VERSIONED = {"getPost", "updatePost"}
+VERSIONED = {"getPost", "updatePost", "restoreRevision"}
 ETAG = {
     "ETag": {
         "description": 'the post\'s `version`, e.g. "7": send it back in If-Match',
@@ -135,7 +140,7 @@ def _complete(operation: dict[str, Any]) -> None:
             response["headers"] = LOCATION
         if status == 200 and operation["operationId"] in VERSIONED:
             response["headers"] = ETAG
-        if status == 409 and operation["operationId"] == "updatePost":
+        if status == 409 and operation["operationId"] in ("updatePost", "restoreRevision"):
             response["description"] = (
                 "The entry was removed, or has moved on since the `version` (If-Match) "
                 "given: the current post in `current`, its ETag in ETag; nothing changed."

@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 
-from liveblog.blog.models import Event
+from liveblog.blog import selectors
+from liveblog.blog.models import Event, Post, Revision
 from liveblog.blog.selectors import Cursor
 
 DEFAULT_LIMIT = 20
@@ -37,3 +38,15 @@ def events_page(
     more, rows = len(rows) > limit, rows[:limit]
     last = rows[-1] if more and rows else None
     return rows, Cursor(published_at=last.created_at, id=last.pk) if last else None
+
+
+def revisions_page(
+    post: Post, *, after: Cursor | None, limit: int
+) -> tuple[list[Revision], Cursor | None]:
+    """An entry's revisions newest first, by number (unique and only growing per entry).
+    The cursor type is the stream's: its id holds the number, its time the revision's."""
+    before = after.id if after is not None else None
+    rows = selectors.post_revisions(post, before=before, limit=limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if more and rows else None
+    return rows, Cursor(published_at=last.created_at, id=last.number) if last else None

@@ -316,6 +316,19 @@ class VersionedPatch(Patch):
         return data
 
 
+class Restore(Input):
+    """A restore may name the version of the entry it is based on, as a PATCH does."""
+
+    version: Annotated[
+        StrictInt,
+        Ge(1),
+        Field(
+            description="the post's `version` the restore is based on: when the post has "
+            "moved on, it is refused with 409 and the current post (or send If-Match)"
+        ),
+    ] = _optional()
+
+
 if TYPE_CHECKING:  # built at run time; to mypy, a Patch
     EventUpdate = Patch
     PostUpdate = VersionedPatch
@@ -389,6 +402,24 @@ class PostOut(Output):
     url: str = Field(description="the public page")
 
 
+class RevisionOut(Output):
+    """One saved state of an entry (SPEC §6 Revision), for its editors."""
+
+    number: int = Field(ge=1, description="1 for the entry as first saved, one more per change")
+    author: Author = Field(description="who saved this state")
+    created_at: Time
+    headline: str
+    body: str = Field(description="Markdown source")
+    is_key_event: bool
+    is_pinned: bool
+    is_breaking: bool
+    status: PostStatus
+    published_at: Time = Field(description="the entry's displayed time in this state")
+    deleted: bool = Field(description="true for the state that removed the entry")
+    note: str = Field(description='why, when said: "restored from revision 2", an unpin')
+    images: list[ImageOut] = Field(description="its photos in order; those deleted since left out")
+
+
 class RemovedPost(Output):
     id: int
 
@@ -409,6 +440,10 @@ class EventList(Page):
 
 class PostList(Page):
     results: list[PostOut]
+
+
+class RevisionList(Page):
+    results: list[RevisionOut] = Field(description="newest first")
 
 
 class ChangeOut(Output):

@@ -46,8 +46,8 @@ from liveblog.api.schemas import (
     Since,
 )
 from liveblog.blog import permissions, selectors, services
-from liveblog.blog.models import MAX_BIGINT, Event, Post
-from liveblog.blog.payloads import event_payload, image_payload, post_payload
+from liveblog.blog.models import MAX_BIGINT, Event, Post, Revision
+from liveblog.blog.payloads import event_payload, image_payload, post_payload, revision_payload
 from liveblog.http import caching
 from liveblog.http.caching import conditional_event_list, conditional_event_resource
 
@@ -412,6 +412,88 @@ def post_reject(
         note=data.note,
     )
     return HttpResponse(status=204)
+
+
+# --- revisions --------------------------------------------------------------------------
+
+REVISIONS = POST + "revisions/"
+
+
+def _post_for_editor(request: HttpRequest, slug: str, post_id: int) -> Post:
+    """The entry, for its event's editors only: a refusal (401, 403) comes before the entry
+    is looked up, so that nobody else can learn which ids exist."""
+    found = _event(request, slug)
+    if not permissions.can_moderate(request.user, found):
+        raise PermissionDenied("Only the event's editors can see and restore revisions.")
+    return _post(found, post_id, request)
+
+
+@api.get(
+    REVISIONS,
+    url_name="revisions",
+    operation_id="listRevisions",
+    summary="An entry's revisions, newest first (the event's editors)",
+    description=(
+        "Every saved state of the entry: who saved it and when, its text, flags, status and "
+        "photos (those deleted since are left out). A removed entry is a 404."
+    ),
+    response=_answers({200: schemas.RevisionList}, 400, 401, 403, 404),
+    auth=reader,
+    openapi_extra={"security": WRITE_SECURITY},
+)
+def revisions(
+    request: HttpRequest,
+    slug: str,
+    post_id: int,
+    limit: Limit = pagination.DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> HttpResponse:
+    found = _post_for_editor(request, slug, post_id)
+    rows, next_cursor = pagination.revisions_page(found, after=cursor, limit=limit)
+    images = selectors.revision_images(found.event, rows)
+    return JsonResponse(
+        {
+            "results": [revision_payload(row, images) for row in rows],
+            "next": pagination.next_url(request, next_cursor),
+        }
+    )
+
+
+@api.post(
+    REVISIONS + "{int:number}/restore/",
+    url_name="restore",
+    operation_id="restoreRevision",
+    summary="Restore an earlier revision of an entry (the event's editors)",
+    description=(
+        "Puts back the revision's headline, body, flags (key event, pinned, breaking) and "
+        "those of its photos that still exist, as a new revision; the entry keeps its "
+        "current status and time. Readers get it live as a correction (`post.updated`, "
+        '"Updated …"). Optimistic locking as for PATCH: `{"version": n}` in the body or '
+        '`If-Match: "<n>"`; when the post has moved on, 409 with the current post in '
+        "`current`. A restore does not bring back a removed entry: that is a 404, as is a "
+        "revision the entry does not have."
+    ),
+    response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
+    **WRITE,
+)
+def restore(
+    request: HttpRequest,
+    slug: str,
+    post_id: int,
+    number: int,
+    data: schemas.Restore | None = None,
+    if_match: str | None = Header(None, alias=versions.IF_MATCH),
+) -> HttpResponse:
+    found = _post_for_editor(request, slug, post_id)
+    based_on = data.version if data is not None else None
+    expected = versions.expected_version(if_match=if_match, body_version=based_on)
+    try:
+        restored = services.post_restore(
+            actor=current_user(request), post=found, number=number, expected_version=expected
+        )
+    except Revision.DoesNotExist:
+        raise Http404(f"Entry {post_id} has no revision {number}.") from None
+    return _versioned(restored)
 
 
 # --- images -----------------------------------------------------------------------------

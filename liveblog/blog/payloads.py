@@ -4,13 +4,14 @@ The API, the change log and the live socket all use these functions, so a post l
 same everywhere and a live update renders with the same template as the page.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from liveblog.blog.models import Event, Image, Post
+from liveblog.blog.models import Event, Image, Post, Revision
 from liveblog.blog.text import clean_text
 
 
@@ -85,6 +86,28 @@ def post_payload(post: Post) -> dict[str, Any]:
         "version": post.version,
         "images": [image_payload(image) for image in post.ordered_images],
         "url": post.get_absolute_url(),
+    }
+
+
+def revision_payload(revision: Revision, images: Mapping[int, Image]) -> dict[str, Any]:
+    """One saved state of an entry (SPEC §6 Revision), for its editors. `images`: the photos
+    that still exist by id (selectors.revision_images); one deleted since is left out. Beside
+    SPEC's fields, what else a revision keeps: the breaking flag and the time (restorable
+    or shown in the history), `deleted` and the `note` (why: a restore, an unpin)."""
+    return {
+        "number": revision.number,
+        "author": author_payload(revision.author),
+        "created_at": iso(revision.created_at),
+        "headline": revision.headline,
+        "body": revision.body,
+        "is_key_event": revision.is_key_event,
+        "is_pinned": revision.is_pinned,
+        "is_breaking": revision.is_breaking,
+        "status": revision.status,
+        "published_at": iso(revision.published_at),
+        "deleted": revision.deleted,
+        "note": revision.note,
+        "images": [image_payload(images[pk]) for pk in revision.images if pk in images],
     }
 
 

@@ -24,6 +24,7 @@ from liveblog.blog.models import (
     Membership,
     Post,
     PostImage,
+    Revision,
     SiteSettings,
     max_length,
 )
@@ -201,6 +202,24 @@ def post_last_editor(post: Post) -> str:
         .first()
     )
     return last or ""
+
+
+def post_revisions(
+    post: Post, *, before: int | None = None, limit: int | None = None
+) -> list[Revision]:
+    """The entry's revisions newest first (below number `before`, at most `limit`), each
+    with its author, in one query. For editors (permissions.can_moderate): the callers
+    check."""
+    rows = Revision.objects.filter(post=post).select_related("author").order_by("-number")
+    if before is not None:
+        rows = rows.filter(number__lt=before)
+    return list(rows[:limit] if limit is not None else rows)
+
+
+def revision_images(event: Event, revisions: list[Revision]) -> dict[int, Image]:
+    """The photos these revisions name that still exist, by id, in one query."""
+    ids = sorted({pk for revision in revisions for pk in revision.images})
+    return event_images(event, ids) if ids else {}
 
 
 def changes_since(

@@ -1106,6 +1106,59 @@ def post_schedule_noted(*, actor: User, post: Post, before: str | None) -> None:
 
 # --- revisions (history, restore) -------------------------------------------------------
 
+# What a restore puts back of an earlier revision: the entry's content and flags. Its
+# status and time stay as they are now: publishing, unpublishing, scheduling and moving an
+# entry in the stream are decisions with checks of their own (the workflow, an ended
+# event), never a side effect of undoing a correction.
+RESTORED_FIELDS = ("headline", "body", "is_key_event", "is_pinned", "is_breaking")
+
+
+def _restore_note(number: int) -> str:
+    return f"restored from revision {number}"
+
+
+@transaction.atomic
+def post_restore(
+    *, actor: User, post: Post, number: int, expected_version: int | None = None
+) -> Post:
+    """Put revision `number` of `post` back (editors only, SPEC §4): its RESTORED_FIELDS and
+    those of its photos that still exist, as one more change through post_update, so that it
+    is versioned, audited, kept as a new revision noted "restored from revision N", marks a
+    corrected public entry "Updated …" and reaches readers as post.updated.
+
+    Refused: a missing revision (Revision.DoesNotExist), a stale `expected_version`
+    (StaleVersion, nothing changed), and a removed entry (Conflict): a restore corrects what
+    readers see, it does not bring back what an editor removed (that would be an undelete,
+    which no one asked of this button)."""
+    if not permissions.can_moderate(actor, post.event):
+        raise PermissionDenied("Only the event's editors can restore an earlier version.")
+    # Locked before reading: post_update locks it again (same transaction), and what is
+    # checked here is what it changes.
+    post = Post.objects.select_for_update().select_related("event", "author").get(pk=post.pk)
+    if post.deleted_at is not None:
+        raise Conflict("This entry has been removed: its history is kept, it cannot be restored.")
+    revision = post.revisions.get(number=number)
+    changes: dict[str, Any] = {name: getattr(revision, name) for name in RESTORED_FIELDS}
+    # Photos deleted since are left out; the ones left keep their current texts (a
+    # revision keeps which photos, in which order, not what was said of them).
+    existing = selectors.event_images(post.event, revision.images)
+    changes["images"] = [pk for pk in revision.images if pk in existing]
+    restored = post_update(
+        actor=actor,
+        post=post,
+        changes=changes,
+        expected_version=expected_version,
+        note=_restore_note(number),
+    )
+    desk.changed(
+        restored.event.pk,
+        what="post",
+        by=_person(actor).get_username(),
+        post_id=restored.pk,
+        status=restored.status,
+    )
+    return restored
+
 
 # --- autosave drafts --------------------------------------------------------------------
 
@@ -1333,6 +1386,10 @@ def post_compose(
     return post_publish(event=event, author=author, images=ids, **fields)
 
 
+# A revision's note when only what is said of its photos changed (post_revise).
+PHOTO_TEXTS_NOTE = "photo alt text, caption or credit changed"
+
+
 @transaction.atomic
 def post_revise(
     *,
@@ -1346,13 +1403,17 @@ def post_revise(
     photos in this order. A change of text alone on a public entry still updates it, so that
     readers get the new caption or alt (the fragments are rendered on writes). A stale
     `expected_version` rolls the photos' texts back with the rest (one transaction)."""
-    changes = dict(changes)
+    changes, note = dict(changes), ""
     if images is not None:
         ids, texts_changed = _describe(actor=actor, event=post.event, images=images, post=post)
         current = [image.pk for image in post.ordered_images]
         if ids != current or texts_changed:
             changes["images"] = ids
-    return post_update(actor=actor, post=post, changes=changes, expected_version=expected_version)
+        # A revision keeps the photos' ids, not their texts: the history says so instead.
+        note = PHOTO_TEXTS_NOTE if texts_changed else ""
+    return post_update(
+        actor=actor, post=post, changes=changes, expected_version=expected_version, note=note
+    )
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -1474,6 +1535,7 @@ __all__ = [
     "post_delete",
     "post_publish",
     "post_reject",
+    "post_restore",
     "post_revise",
     "post_send_back",
     "post_update",

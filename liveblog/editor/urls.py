@@ -44,3 +44,20 @@ urlpatterns += [
     ),
     path("events/<slug:slug>/queue/<int:post_id>/reject/", queue.reject, name="queue_reject"),
 ]
+
+# An entry's history (liveblog/editor/revisions.py): editors see and restore its revisions.
+# Imported here, with its routes, so that each part of the editor adds its lines in one place.
+from liveblog.editor import revisions  # noqa: E402
+
+urlpatterns += [
+    path(
+        "events/<slug:slug>/posts/<int:post_id>/history/",
+        revisions.post_history,
+        name="post_history",
+    ),
+    path(
+        "events/<slug:slug>/posts/<int:post_id>/revisions/<int:number>/restore/",
+        revisions.post_restore,
+        name="post_restore",
+    ),
+]

@@ -61,7 +61,7 @@ function expandButton(entry, body) {
 }
 
 function entryDecorator(page) {
-  const { username, moderator, editUrl, deleteUrl } = page.dataset;
+  const { username, moderator, editUrl, deleteUrl, historyUrl } = page.dataset;
   return (entry) => {
     if (!entry || entry.querySelector("[data-controls]")) return;
     const controls = document.createElement("p");
@@ -72,6 +72,8 @@ function entryDecorator(page) {
     if (moderator === "true" || entry.dataset.author === username) {
       controls.append(control("Edit", editUrl, entry), " ", control("Delete", deleteUrl, entry));
     }
+    // An entry's history is for editors (SPEC §4: see and restore revisions).
+    if (moderator === "true" && historyUrl) controls.append(" ", control("History", historyUrl, entry));
     entry.append(controls);
   };
 }
