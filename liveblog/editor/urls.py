@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import views
+from liveblog.editor import autosave, views
 
 app_name = "editor"
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("events/<slug:slug>/members/", views.member_add, name="member_add"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("events/<slug:slug>/autosave/", autosave.autosave, name="autosave"),
 ]
