@@ -199,7 +199,7 @@ function snapshot(form, { initial = false } = {}) {
   const fields = {};
   for (const name of ["published_at", ...FLAGS, "version"]) {
     const found = value(form, name, initial);
-    if (found !== undefined) fields[name] = found;
+    if (found !== undefined) fields[name] = name === "version" ? Number(found) : found;
   }
   return {
     headline: value(form, "headline", initial) ?? "",
