@@ -248,6 +248,8 @@ LIVEBLOG_MAX_ALT_CHARS = 500
 LIVEBLOG_MAX_CAPTION_CHARS = 1000
 LIVEBLOG_MAX_CREDIT_CHARS = 200
 LIVEBLOG_MAX_IMAGES_PER_POST = 20
+# An autosaved draft's other fields (flags, time, the version it is based on), as JSON.
+LIVEBLOG_MAX_DRAFT_FIELDS_BYTES = 16 * 1024
 LIVEBLOG_PAGE_SIZE = 50
 LIVEBLOG_CATCHUP_LIMIT = 500
 # The recent history of every event's live frames (liveblog/live/history.py): in Redis when

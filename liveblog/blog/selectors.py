@@ -23,6 +23,7 @@ from liveblog.blog.models import (
     Image,
     Membership,
     Post,
+    PostDraft,
     PostImage,
     Revision,
     SiteSettings,
@@ -408,3 +409,11 @@ def site_settings() -> SiteSettings:
     return SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).first() or SiteSettings(
         pk=SiteSettings.SINGLETON
     )
+
+
+def draft_for(user: User, event: Event, post: Post | None = None) -> PostDraft | None:
+    """`user`'s autosaved draft of the composer (`post` None) or of `post`'s edit form. Only
+    its writer ever reads it (liveblog/editor/autosave.py): no reader path asks for drafts."""
+    if not user.is_authenticated:
+        return None
+    return PostDraft.objects.filter(user_id=user.pk, event=event, post=post).first()

@@ -8,6 +8,7 @@ Each write is also recorded in the audit log (audit.record: who, what, from whic
 in the same transaction, so a write that rolls back leaves no entry.
 """
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from liveblog.blog.models import (
     Image,
     Membership,
     Post,
+    PostDraft,
     PostImage,
     Revision,
     SiteSettings,
@@ -1161,6 +1163,75 @@ def post_restore(
 
 
 # --- autosave drafts --------------------------------------------------------------------
+
+
+def _check_draft_writer(user: User, event: Event, post: Post | None) -> None:
+    """A draft is kept by whoever could save it: a member for a new entry, whoever may edit
+    the entry for an edit form's draft."""
+    if not permissions.can_write(user, event):
+        raise PermissionDenied("You are not a member of this event.")
+    if post is None:
+        return
+    if post.event_id != event.pk:
+        raise PermissionDenied("This entry is not one of this event's.")
+    if post.deleted_at is not None:
+        raise Conflict("This entry has been removed.")
+    if not permissions.can_edit_post(user, post):
+        raise PermissionDenied("You can only change your own entries.")
+
+
+def _clean_draft(*, headline: str, body: str, fields: Any) -> None:
+    """A draft may be empty or half typed, but never larger than the entry it becomes (the
+    same limits as a post's), and the rest of the form is a small JSON object."""
+    errors: dict[str, list[str]] = {}
+    if len(body) > settings.LIVEBLOG_MAX_BODY_CHARS:
+        errors["body"] = [
+            f"At most {settings.LIVEBLOG_MAX_BODY_CHARS:,} characters (this has {len(body):,})."
+        ]
+    if len(headline) > settings.LIVEBLOG_MAX_HEADLINE_CHARS:
+        errors["headline"] = [f"At most {settings.LIVEBLOG_MAX_HEADLINE_CHARS} characters."]
+    limit = settings.LIVEBLOG_MAX_DRAFT_FIELDS_BYTES
+    if not isinstance(fields, dict):
+        errors["fields"] = ["The form's other fields must be a JSON object."]
+    elif len(json.dumps(fields, ensure_ascii=False).encode()) > limit:
+        errors["fields"] = [f"The form's other fields take at most {limit:,} bytes."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def draft_save(
+    *,
+    user: User,
+    event: Event,
+    post: Post | None = None,
+    headline: str,
+    body: str,
+    fields: Mapping[str, Any],
+) -> PostDraft:
+    """Keep what `user` is typing in the composer (`post` None) or in the edit form of
+    `post`: one draft per writer and form, replaced by each save (update_or_create on the
+    model's unique constraints, safe against two tabs saving at once). A draft is its
+    writer's alone: the entry is not touched, nothing goes to the change log, the audit
+    log or the live channel, and no reader path reads drafts."""
+    _check_draft_writer(user, event, post)
+    headline, body = clean_text(headline), clean_text(body)
+    _clean_draft(headline=headline, body=body, fields=fields)
+    draft, _created = PostDraft.objects.update_or_create(
+        user=_person(user),
+        event=event,
+        post=post,
+        defaults={"headline": headline, "body": body, "fields": dict(fields)},
+    )
+    return draft
+
+
+def draft_discard(*, user: User, event: Event, post: Post | None = None) -> bool:
+    """Forget `user`'s draft of this form (typed text that became an entry, or thrown away);
+    True if there was one. Anyone may discard their own draft, member or not any more."""
+    if not user.is_authenticated:
+        return False
+    deleted, _by_model = PostDraft.objects.filter(user_id=user.pk, event=event, post=post).delete()
+    return deleted > 0
 
 
 # --- event lifecycle (go live, end, reopen, automatic end) ------------------------------

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import queue, scheduling, views
+from liveblog.editor import autosave, queue, scheduling, views
 
 app_name = "editor"
 
@@ -60,4 +60,7 @@ urlpatterns += [
         revisions.post_restore,
         name="post_restore",
     ),
+]
+urlpatterns += [
+    path("events/<slug:slug>/autosave/", autosave.autosave, name="autosave"),
 ]

@@ -267,6 +267,8 @@ def _publish(request: HttpRequest, event: Event, form: PostForm, status: str) ->
     except ValidationError as exc:
         add_service_errors(form, exc)
         return None
+    # What was typed is an entry now: its autosaved copy goes (liveblog/editor/autosave.py).
+    services.draft_discard(user=request.user, event=event)
     return post
 
 
@@ -319,6 +321,7 @@ def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            services.draft_discard(user=request.user, event=event, post=post)
             messages.success(request, _update_message(post, updated))
             return redirect(_composer_url(event, updated))
     context = {

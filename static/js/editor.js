@@ -6,6 +6,7 @@
 import "../vendor/markdown-toolbar-element/index.js";
 import { subscribe as pasteMarkdown } from "../vendor/paste-markdown/bundle.js";
 import { LiveStream } from "./live.js";
+import { Outbox } from "./outbox.js";
 import { photos } from "./uploads.js";
 
 const PREVIEW_DELAY_MS = 300;
@@ -336,14 +337,23 @@ function clearForm(form, token) {
   form.dispatchEvent(new CustomEvent("post-form:cleared", { bubbles: true }));
 }
 
-async function send(form, submitter) {
-  // getAttribute: the buttons named "action" shadow form.action (forms override built-ins).
-  const response = await fetch(form.getAttribute("action"), {
-    method: "POST",
-    body: new FormData(form, submitter),
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
-  });
+const UNREACHABLE = "Not sent: the server cannot be reached. Your entry is kept and will be sent when it answers.";
+
+async function send(form, data) {
+  let response;
+  try {
+    // getAttribute: the buttons named "action" shadow form.action (forms override built-ins).
+    response = await fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
+    });
+  } catch {
+    return { unreachable: true }; // no network, or the connection dropped
+  }
+  // A proxy with no server behind it, or a server without its database (PostgreSQL down).
+  if (response.status >= 500) return { unreachable: true };
   if (response.redirected) {
     return { detail: "Your session has ended: sign in again in another tab, then send again. Nothing was saved." };
   }
@@ -355,33 +365,39 @@ async function send(form, submitter) {
 
 // The same view answers JSON; nothing typed is lost until the entry is stored. A published
 // entry appears in the list through the live socket, as it does for every other writer.
+// Not reaching the server, the entry waits in the outbox (outbox.js) and goes by itself,
+// once (the form's token), when the server answers again.
 function submitInPlace(form, state, pictures) {
   const body = form.querySelector("[data-body]");
   const status = form.querySelector("[data-form-status]");
   let busy = false;
   // "Published." is about the entry just sent: typing the next one makes it old news.
-  body?.addEventListener("input", () => { if (status) status.textContent = ""; });
-  form.addEventListener("submit", async (event) => {
-    const submitter = event.submitter;
-    if (submitter?.value === "preview") return;
-    event.preventDefault();
+  body?.addEventListener("input", () => { if (status && !outbox.waiting) status.textContent = ""; });
+
+  const attempt = async (submitter) => {
     if (busy) return; // a double click sends one entry
-    if (!photosReady(form, pictures, submitter)) {
-      announce(form, "Not saved: see the errors.", { failed: true });
-      return;
-    }
     busy = true;
     form.setAttribute("aria-busy", "true");
+    outbox.choose(submitter);
     try {
-      const result = await send(form, submitter);
+      const result = await send(form, outbox.data(submitter));
+      if (result.unreachable) {
+        outbox.keep(submitter);
+        clearErrors(form);
+        announce(form, UNREACHABLE, { failed: true });
+        return;
+      }
+      outbox.done();
       if (result.saved) {
+        const here = form.contains(document.activeElement);
         clearErrors(form);
         clearForm(form, result.saved.token);
         state.dirty = false;
         if (result.saved.html) addDraft(result.saved.html);
         form.dispatchEvent(new CustomEvent("post-form:saved", { bubbles: true, detail: result.saved }));
         announce(form, result.saved.message);
-        body?.focus();
+        // Sent by a retry while the reporter works elsewhere on the page: focus stays there.
+        if (submitter || here) body?.focus();
       } else {
         showErrors(form, result);
         announce(form, "Not saved: see the errors.", { failed: true });
@@ -392,7 +408,25 @@ function submitInPlace(form, state, pictures) {
       busy = false;
       form.removeAttribute("aria-busy");
     }
+  };
+  const outbox = new Outbox(form, () => attempt(null));
+
+  form.addEventListener("submit", (event) => {
+    const submitter = event.submitter;
+    if (submitter?.value === "preview") return;
+    event.preventDefault();
+    if (busy) return;
+    if (!photosReady(form, pictures, submitter)) {
+      announce(form, "Not saved: see the errors.", { failed: true });
+      return;
+    }
+    attempt(submitter);
   });
+  // Left waiting when the page was closed or reloaded: shown again, and sent.
+  if (outbox.restore()) {
+    announce(form, UNREACHABLE, { failed: true });
+    attempt(null);
+  }
 }
 
 for (const form of document.querySelectorAll("[data-post-form]")) {
