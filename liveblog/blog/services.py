@@ -42,7 +42,7 @@ from liveblog.blog.payloads import event_fragment, event_payload, post_fragment,
 from liveblog.blog.permissions import User
 from liveblog.blog.rendering import markdown_to_html
 from liveblog.blog.text import clean_text
-from liveblog.live import protocol, publish
+from liveblog.live import desk, protocol, publish
 
 logger = logging.getLogger(__name__)
 
@@ -399,6 +399,7 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
             event=event,
             detail={"member": person.get_username()},
         )
+        desk.revoke(event.pk, person.pk)  # their open editor pages close at once
 
 
 # --- posts ------------------------------------------------------------------------------
