@@ -48,9 +48,7 @@ async def open_desk(slug, user=None, *, origin=ORIGIN):
     headers = [origin]
     if user is not None:
         headers.append((b"cookie", (await cookie_of(user)).encode()))
-    communicator = WebsocketCommunicator(
-        application, f"/ws/editor/events/{slug}/", headers=headers
-    )
+    communicator = WebsocketCommunicator(application, f"/ws/editor/events/{slug}/", headers=headers)
     connected, code = await communicator.connect(timeout=WAIT)
     return communicator, connected, code
 
@@ -268,8 +266,9 @@ async def test_another_events_desk_hears_nothing_of_this_one():
 
 
 def typing_by(name):
-    return lambda f: f["type"] == "desk.presence" and any(
-        p["name"] == name and p["doing"] == "typing" for p in f["people"]
+    return lambda f: (
+        f["type"] == "desk.presence"
+        and any(p["name"] == name and p["doing"] == "typing" for p in f["people"])
     )
 
 
