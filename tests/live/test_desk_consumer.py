@@ -512,3 +512,22 @@ async def test_readers_are_counted_per_process_without_a_redis_write_per_reader(
     assert len(writes) == 1 and sum(writes[0].values()) <= 20
     for reader in readers:
         await reader.disconnect()
+
+
+# --- without Redis (`make run`'s embedded default) ----------------------------------------
+
+
+async def test_without_redis_the_tally_is_this_processs_memory(settings, monkeypatch):
+    settings.LIVEBLOG_HISTORY_URL = None
+    monkeypatch.setattr(presence, "_memory", presence._MemoryTally())
+    entry = {"user_id": 1, "name": "Ann", "role": "editor", "doing": "idle", "post": None}
+    came = await presence.put(5, "one", entry)
+    again = await presence.put(5, "one", entry)  # a heartbeat: nothing new
+    assert came.changed and not again.changed and again.rev == came.rev
+    await presence.Audience().report({5: 3})
+    assert await presence.readers(5) == 3
+    gone = await presence.drop(5, "one")
+    assert gone.changed and gone.rev > came.rev and gone.entries == []
+    monkeypatch.setattr(presence, "STALE", -1.0)  # every heartbeat is too old now
+    await presence.put(5, "two", entry)
+    assert (await presence.look(5)).entries == []
