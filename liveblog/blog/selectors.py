@@ -417,3 +417,36 @@ def draft_for(user: User, event: Event, post: Post | None = None) -> PostDraft |
     if not user.is_authenticated:
         return None
     return PostDraft.objects.filter(user_id=user.pk, event=event, post=post).first()
+
+
+# --- the desk's presence (the editor page's socket) --------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskSeat:
+    """Who sits at an event's desk: shown to the rest of the team as name and role."""
+
+    event_id: int
+    user_id: int
+    name: str
+    role: str
+
+
+def desk_seat(event_id: int, user_id: int) -> DeskSeat | None:
+    """The person's seat at the event's desk, read afresh (the socket asks again while it
+    is open): None once the account is deactivated or may no longer write there."""
+    model = get_user_model()
+    person = cast(UserModel | None, model._default_manager.filter(pk=user_id).first())
+    event = Event.objects.filter(pk=event_id).first()
+    if person is None or event is None or not person.is_active:
+        return None
+    if not permissions.can_write(person, event):
+        return None
+    role = permissions.role_in(person, event) or "admin"
+    name = person.get_full_name() or person.get_username()
+    return DeskSeat(event_id=event.pk, user_id=person.pk, name=name, role=role)
+
+
+def desk_post_exists(event_id: int, post_id: int) -> bool:
+    """Whether an entry the desk says someone is editing is one of the event's."""
+    return Post.objects.live().filter(event_id=event_id, pk=post_id).exists()

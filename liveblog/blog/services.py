@@ -401,6 +401,7 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
             event=event,
             detail={"member": person.get_username()},
         )
+        desk.revoke(event.pk, person.pk)  # their open editor pages close at once
 
 
 # --- posts ------------------------------------------------------------------------------

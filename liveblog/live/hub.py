@@ -35,7 +35,7 @@ from django.conf import settings
 from liveblog import metrics
 from liveblog.blog import selectors
 from liveblog.blog.models import Event
-from liveblog.live import history, protocol
+from liveblog.live import history, presence, protocol
 from liveblog.live.protocol import encode_frame, group_for
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class Hub:
         self.watch: asyncio.Task[None] | None = None
         self.probe_pending: float | None = None
         self.locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # This process's reader counts for the desks' "readers now", sent every few ticks
+        # (presence.py): a count per event per tick, nothing per reader.
+        self.audience = presence.Audience()
 
     # --- readers ------------------------------------------------------------------------
 
@@ -352,6 +355,8 @@ class Hub:
                 logger.warning("hub: watch tick failed", exc_info=True)
 
     async def _tick(self) -> None:
+        # First: counting readers needs neither the layer nor the database.
+        await self.audience.report({e: len(readers) for e, readers in self.readers.items()})
         await self._probe()
         for event_id in list(self.readers):
             await self._subscribe(event_id)

@@ -1,12 +1,15 @@
-"""The live protocol's one WebSocket address (SPEC §7), and what guards every socket."""
+"""The live protocol's WebSocket addresses (SPEC §7; the editor page's desk), and what
+guards every socket."""
 
 from collections import Counter
 from typing import Any
 
+from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.urls import path, re_path
 
 from liveblog.live.consumer import CLOSE_NOT_FOUND, EventConsumer
+from liveblog.live.desk_consumer import DeskConsumer
 
 # Close codes are not seen by a client refused before the handshake completes (it gets a
 # 403); they name the reason in the server's own tests and logs.
@@ -22,6 +25,8 @@ async def not_found(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 websocket_urlpatterns = [
     path("ws/events/<slug:slug>/", EventConsumer.as_asgi()),
+    # The editor page's socket reads the session (only it: readers' sockets stay as cheap).
+    path("ws/editor/events/<slug:slug>/", AuthMiddlewareStack(DeskConsumer.as_asgi())),
     re_path(r"^(?s:.*)$", not_found),  # type: ignore[arg-type]  # an ASGI app, as Channels routes
 ]
 

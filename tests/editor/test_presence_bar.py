@@ -1,0 +1,30 @@
+"""The presence bar's place on the editor pages (issue 11, presence): the composer and an
+entry's edit page hold it, with the desk socket's address; only the edit page names its
+entry (its presence is "editing" that one). What it shows: tests/e2e/test_presence.py."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def bar_of(html: str) -> str:
+    found = re.search(r"<section class=\"presence\"[^>]*>", html)
+    assert found, "no presence bar"
+    return found.group(0)
+
+
+def test_the_composer_holds_the_presence_bar_and_its_script(client_for, event, reporter):
+    html = client_for(reporter).get(f"/editor/events/{event.slug}/").content.decode()
+    bar = bar_of(html)
+    assert f'data-ws="/ws/editor/events/{event.slug}/"' in bar
+    assert f'data-me="{reporter.pk}"' in bar and "data-post" not in bar
+    assert " hidden" in bar  # until the socket has said who is here
+    assert re.search(r'<script nonce="[^"]+" type="module" src="/static/js/desk\.js"', html)
+
+
+def test_an_edit_page_names_the_entry_being_edited(client_for, event, reporter, publish):
+    post = publish(reporter)
+    html = client_for(reporter).get(f"/editor/events/{event.slug}/posts/{post.pk}/edit/")
+    assert f'data-post="{post.pk}"' in bar_of(html.content.decode())
