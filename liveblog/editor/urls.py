@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import views
+from liveblog.editor import lifecycle, members, views
 
 app_name = "editor"
 
@@ -24,4 +24,19 @@ urlpatterns = [
     path("events/<slug:slug>/members/", views.member_add, name="member_add"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]
+
+# Event lifecycle (liveblog/editor/lifecycle.py) and members (liveblog/editor/members.py).
+urlpatterns += [
+    path("new-event/", lifecycle.event_new, name="event_new"),
+    path("events/<slug:slug>/go-live/", lifecycle.event_go_live, name="event_go_live"),
+    path("events/<slug:slug>/end/", lifecycle.event_end, name="event_end"),
+    path("events/<slug:slug>/reopen/", lifecycle.event_reopen, name="event_reopen"),
+    path("events/<slug:slug>/members/search/", members.member_search, name="member_search"),
+    path("events/<slug:slug>/members/<int:user_id>/role/", members.member_role, name="member_role"),
+    path(
+        "events/<slug:slug>/members/<int:user_id>/remove/",
+        members.member_remove,
+        name="member_remove",
+    ),
 ]
