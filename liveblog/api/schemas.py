@@ -320,9 +320,7 @@ if TYPE_CHECKING:  # built at run time; to mypy, a Patch
     EventUpdate = EventVersionedPatch
     PostUpdate = VersionedPatch
 else:
-    EventUpdate = _patch_of(
-        "EventUpdate", EventCreate, services.EVENT_FIELDS, EventVersionedPatch
-    )
+    EventUpdate = _patch_of("EventUpdate", EventCreate, services.EVENT_FIELDS, EventVersionedPatch)
     PostUpdate = _patch_of("PostUpdate", PostCreate, services.POST_FIELDS, VersionedPatch)
 
 
@@ -347,7 +345,7 @@ class EventOut(Output):
     url: str = Field(description="the public page")
     last_seq: int = Field(ge=0)
     # _optional: frames of the change log written before events had versions lack it.
-    version: int = Field(
+    version: int | None = Field(
         default=None,
         ge=1,
         description="moves on with every saved change of the event; send it back with a "

@@ -819,8 +819,7 @@ def _check_automatic_end(event: Event, *, changes: Mapping[str, Any], now: datet
         raise ValidationError(
             {
                 "ends_at": [
-                    "The automatic end must be in the future. To end the event now, "
-                    "use End event."
+                    "The automatic end must be in the future. To end the event now, use End event."
                 ]
             }
         )
@@ -880,7 +879,7 @@ def membership_update(*, actor: User, event: Event, user: User, role: str) -> Me
     membership_add's."""
     if not permissions.can_manage_event(actor, event):
         raise PermissionDenied("Only the event's editors can manage its members.")
-    if not Membership.objects.filter(event=event, user_id=user.pk).exists():
+    if not Membership.objects.filter(event=event, user=_person(user)).exists():
         raise ValidationError({"username": ["This person is not a member of the event."]})
     membership = membership_add(actor=actor, event=event, user=user, role=role)
     desk.changed(event.pk, what="member", by=_person(actor).get_username())

@@ -41,7 +41,9 @@ def event_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Event “{event.title}” created. It is scheduled: go live when it starts.")
+            messages.success(
+                request, f"Event “{event.title}” created. It is scheduled: go live when it starts."
+            )
             return redirect("editor:compose", slug=event.slug)
     return render(request, "editor/event_new.html", {"form": form})
 

@@ -76,7 +76,9 @@ def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse
     event = _event_to_manage(request, slug)
     membership = _member(event, user_id)
     if request.method != "POST":
-        return render(request, "editor/member_remove.html", {"event": event, "membership": membership})
+        return render(
+            request, "editor/member_remove.html", {"event": event, "membership": membership}
+        )
     try:
         services.membership_remove(actor=request.user, event=event, user=membership.user)
     except ValidationError as exc:

@@ -40,7 +40,9 @@ def test_a_new_events_start_is_read_in_the_zone_chosen(staff):
 
 
 def test_an_events_times_are_shown_in_its_zone_and_saved_untouched(staff):
-    event = EventFactory(timezone="Asia/Shanghai", starts_at=datetime(2026, 12, 1, 2, 30, tzinfo=UTC))
+    event = EventFactory(
+        timezone="Asia/Shanghai", starts_at=datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
+    )
 
     data = browser_form(staff, change_url(event))
     assert (data["starts_at_0"], data["starts_at_1"]) == ("2026-12-01", "10:30:00")
@@ -52,7 +54,9 @@ def test_an_events_times_are_shown_in_its_zone_and_saved_untouched(staff):
 
 
 def test_a_changed_time_is_read_in_the_events_zone(staff):
-    event = EventFactory(timezone="Asia/Shanghai", starts_at=datetime(2026, 12, 1, 2, 30, tzinfo=UTC))
+    event = EventFactory(
+        timezone="Asia/Shanghai", starts_at=datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
+    )
     data = browser_form(staff, change_url(event))
     data["starts_at_1"] = "11:00:00"
 

@@ -92,7 +92,9 @@ def test_every_saved_change_moves_the_version_on(event, editor):
 
 
 def test_a_change_based_on_an_old_version_is_refused_with_the_current_event(event, editor, sent):
-    services.event_update(actor=editor, event=event, changes={"title": "Theirs"}, expected_version=1)
+    services.event_update(
+        actor=editor, event=event, changes={"title": "Theirs"}, expected_version=1
+    )
     sent.clear()
 
     with pytest.raises(services.StaleEventVersion) as refused:
@@ -145,7 +147,9 @@ def test_removing_a_member_revokes_their_desk_access(event, editor, reporter, mo
     from liveblog.live import desk
 
     revoked = []
-    monkeypatch.setattr(desk, "revoke", lambda event_id, user_id: revoked.append((event_id, user_id)))
+    monkeypatch.setattr(
+        desk, "revoke", lambda event_id, user_id: revoked.append((event_id, user_id))
+    )
 
     services.membership_remove(actor=editor, event=event, user=reporter)
 

@@ -86,7 +86,9 @@ def test_reporters_see_no_lifecycle_buttons_and_cannot_step(client_for, reporter
     html = client_for(reporter).get(compose_url(event)).content.decode()
 
     assert "data-lifecycle" not in html
-    assert client_for(reporter).post(reverse("editor:event_end", args=[event.slug])).status_code == 403
+    assert (
+        client_for(reporter).post(reverse("editor:event_end", args=[event.slug])).status_code == 403
+    )
     event.refresh_from_db()
     assert event.status == "live"
 
@@ -129,10 +131,12 @@ def test_an_ended_events_composer_shows_the_notice(client_for, editor, reporter,
 def test_the_notice_is_hidden_while_the_event_is_live(client_for, reporter, event):
     html = client_for(reporter).get(compose_url(event)).content.decode()
 
-    assert 'data-ended-notice hidden' in html
+    assert "data-ended-notice hidden" in html
 
 
-def test_publishing_from_a_stale_page_is_refused_with_the_message(client_for, editor, reporter, event):
+def test_publishing_from_a_stale_page_is_refused_with_the_message(
+    client_for, editor, reporter, event
+):
     client = client_for(reporter)
     form = client.get(compose_url(event)).context["form"]
     services.event_end(actor=editor, event=event)
@@ -148,7 +152,9 @@ def test_publishing_from_a_stale_page_is_refused_with_the_message(client_for, ed
     assert not Post.objects.filter(event=event).exists()
 
 
-def test_a_removed_reporters_open_page_is_refused_on_its_next_save(client_for, editor, reporter, event):
+def test_a_removed_reporters_open_page_is_refused_on_its_next_save(
+    client_for, editor, reporter, event
+):
     client = client_for(reporter)
     assert client.get(compose_url(event)).status_code == 200
 

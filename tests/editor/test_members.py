@@ -57,7 +57,9 @@ def test_the_page_offers_the_search_and_works_by_typing_a_username(
 
 def test_an_editor_changes_a_role(client_for, event, editor, reporter):
     response = client_for(editor).post(
-        reverse("editor:member_role", args=[event.slug, reporter.pk]), {"role": "editor"}, follow=True
+        reverse("editor:member_role", args=[event.slug, reporter.pk]),
+        {"role": "editor"},
+        follow=True,
     )
 
     assert Membership.objects.get(event=event, user=reporter).role == "editor"
@@ -66,7 +68,9 @@ def test_an_editor_changes_a_role(client_for, event, editor, reporter):
 
 def test_the_last_editor_is_told_they_cannot_step_down(client_for, event, editor):
     response = client_for(editor).post(
-        reverse("editor:member_role", args=[event.slug, editor.pk]), {"role": "reporter"}, follow=True
+        reverse("editor:member_role", args=[event.slug, editor.pk]),
+        {"role": "reporter"},
+        follow=True,
     )
 
     assert Membership.objects.get(event=event, user=editor).role == "editor"
@@ -76,8 +80,16 @@ def test_the_last_editor_is_told_they_cannot_step_down(client_for, event, editor
 def test_reporters_cannot_change_roles_or_remove(client_for, event, reporter, editor):
     client = client_for(reporter)
 
-    assert client.post(reverse("editor:member_role", args=[event.slug, editor.pk]), {"role": "reporter"}).status_code == 403
-    assert client.post(reverse("editor:member_remove", args=[event.slug, editor.pk])).status_code == 403
+    assert (
+        client.post(
+            reverse("editor:member_role", args=[event.slug, editor.pk]), {"role": "reporter"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("editor:member_remove", args=[event.slug, editor.pk])).status_code
+        == 403
+    )
     assert Membership.objects.get(event=event, user=editor).role == "editor"
 
 

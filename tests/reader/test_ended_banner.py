@@ -45,7 +45,9 @@ def test_the_banner_shows_once_the_event_has_ended(client, event, editor, pages)
         assert found.text_content().strip() == BANNER
 
 
-def test_the_event_updated_frame_says_ended_for_the_live_script(event, editor, sent, django_capture_on_commit_callbacks):
+def test_the_event_updated_frame_says_ended_for_the_live_script(
+    event, editor, sent, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         services.event_end(actor=editor, event=event)
 
