@@ -27,8 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError
 
 from liveblog.api import versions
-from liveblog.blog.payloads import post_payload
-from liveblog.blog.services import Conflict, StaleVersion
+from liveblog.blog.payloads import event_payload, post_payload
+from liveblog.blog.services import Conflict, StaleEventVersion, StaleVersion
 from liveblog.http.ratelimit import RateLimited
 
 # Django's own logger for unhandled errors, so its error reporting (mail_admins, Sentry's
@@ -115,6 +115,18 @@ def stale_version(exc: StaleVersion) -> ApiError:
         " ".join(exc.messages),
         headers={"ETag": versions.etag(current.version)},
         extra={"current": post_payload(current)},
+    )
+
+
+def stale_event_version(exc: StaleEventVersion) -> ApiError:
+    """As stale_version, for an event's settings: the event as it is now in `current`."""
+    current = exc.current
+    return ApiError(
+        409,
+        "conflict",
+        " ".join(exc.messages),
+        headers={"ETag": versions.etag(current.version)},
+        extra={"current": event_payload(current)},
     )
 
 
@@ -230,6 +242,8 @@ def as_api_error(exc: Exception, request: HttpRequest) -> ApiError:
         return ApiError(403, "permission_denied", str(exc) or "You may not do this.")
     if isinstance(exc, StaleVersion):
         return stale_version(exc)
+    if isinstance(exc, StaleEventVersion):
+        return stale_event_version(exc)
     if isinstance(exc, Conflict):
         return _from_django_validation(exc, 409, exc.error_code)
     if isinstance(exc, ValidationError):

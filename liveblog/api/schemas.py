@@ -284,8 +284,8 @@ class ImageUpload(Input):
 
 
 def _patch_of(
-    name: str, create: type[Input], fields: tuple[str, ...], base: type[Patch] = Patch
-) -> type[Patch]:
+    name: str, create: type[Input], fields: tuple[str, ...], base: type[Input] = Patch
+) -> type[Input]:
     """A PATCH body: the creating schema's fields that the service lets change
     (services.EVENT_FIELDS / POST_FIELDS, their one definition), none required."""
     definitions: dict[str, Any] = {
@@ -294,6 +294,31 @@ def _patch_of(
         for info in [create.model_fields[field]]
     }
     return create_model(name, __base__=base, **definitions)
+
+
+class EventVersionedPatch(Input):
+    """An event's PATCH may name the version it is based on (optimistic locking, as a
+    post's)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    version: Annotated[
+        StrictInt,
+        Ge(1),
+        Field(
+            description="the event's `version` this change is based on: when the event has "
+            "moved on, the PATCH is refused with 409 and the current event (or send If-Match)"
+        ),
+    ] = _optional()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_change(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise ValueError("Send at least one field.")
+        if isinstance(data, dict) and set(data) == {"version"}:
+            raise ValueError("Send at least one field to change beside `version`.")
+        return data
 
 
 class VersionedPatch(Patch):
@@ -330,10 +355,10 @@ class Restore(Input):
 
 
 if TYPE_CHECKING:  # built at run time; to mypy, a Patch
-    EventUpdate = Patch
+    EventUpdate = EventVersionedPatch
     PostUpdate = VersionedPatch
 else:
-    EventUpdate = _patch_of("EventUpdate", EventCreate, services.EVENT_FIELDS)
+    EventUpdate = _patch_of("EventUpdate", EventCreate, services.EVENT_FIELDS, EventVersionedPatch)
     PostUpdate = _patch_of("PostUpdate", PostCreate, services.POST_FIELDS, VersionedPatch)
 
 
@@ -357,6 +382,14 @@ class EventOut(Output):
     ends_at: NullableTime
     url: str = Field(description="the public page")
     last_seq: int = Field(ge=0)
+    # _optional: frames of the change log written before events had versions lack it.
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="moves on with every saved change of the event; send it back with a "
+        'PATCH (or as If-Match: "<version>") to refuse a change based on an old one',
+        json_schema_extra=_no_default,
+    )
 
 
 class Author(Output):
@@ -465,6 +498,13 @@ class Error(Output):
     error: str = Field(description="a stable code, e.g. invalid, not_found")
     detail: str = Field(description="a sentence for people")
     fields: dict[str, list[str]] = Field(description="what is wrong with each named field")
+
+
+class EventConflict(Error):
+    """A PATCH of an event refused as 409: it has moved on since the version named
+    (`current` holds it as it is now, and nothing was changed)."""
+
+    current: EventOut = _optional()
 
 
 class PostConflict(Error):

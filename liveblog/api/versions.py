@@ -1,5 +1,6 @@
 """Optimistic locking over HTTP (SPEC §6): a post's ETag is its version, and a PATCH names
-the version it is based on in its body (`"version": n`) or in `If-Match`.
+the version it is based on in its body (`"version": n`) or in `If-Match`. An event's
+settings are versioned the same way (its GET and PATCH carry its version as ETag).
 
 The post GET had no ETag before versions, so the tag is the version alone, strong:
 `"7"`. It names the version to send back, not a cache validator (a photo's caption
@@ -14,7 +15,7 @@ IF_MATCH = "If-Match"
 
 # One entity tag, strong or weak (W/"7" is accepted: some clients and proxies weaken tags).
 _TAG = re.compile(r'(?:W/)?"([0-9]{1,10})"')
-_MALFORMED = 'Send one ETag of this entry, e.g. If-Match: "7" (its `version`), or *.'
+_MALFORMED = 'Send one ETag of what you change, e.g. If-Match: "7" (its `version`), or *.'
 
 
 def etag(version: int) -> str:

@@ -160,23 +160,46 @@ def event_create(request: HttpRequest, data: EventCreate) -> HttpResponse:
     **READ,
 )
 def event(request: HttpRequest, slug: str) -> HttpResponse:
-    return JsonResponse(event_payload(_event(request, slug)))
+    return _versioned_event(_event(request, slug))
+
+
+def _versioned_event(found: Event) -> JsonResponse:
+    """The event, with its version as its ETag (for If-Match), as a post's."""
+    response = JsonResponse(event_payload(found))
+    response["ETag"] = versions.etag(found.version)
+    return response
 
 
 @api.patch(
     EVENT,
     operation_id="updateEvent",
     summary="Change an event (its editors)",
-    response=_answers({200: EventOut}, *WRITE_ERRORS),
+    description=(
+        "Optimistic locking, as for entries: send the `version` your change is based on, in "
+        'the body or as `If-Match: "<version>"` (the ETag of the event\'s GET). When the '
+        "event has moved on since, the PATCH is refused with 409, the event as it is now in "
+        "`current`, and nothing changes. A malformed If-Match, or one naming another version "
+        "than the body, is a 400. Without either, the change applies to the current version. "
+        "`ends_at` on an event that has not ended is its automatic end: it must be ahead."
+    ),
+    response=_answers({200: EventOut, 409: schemas.EventConflict}, *WRITE_ERRORS),
     **WRITE,
 )
-def event_update(request: HttpRequest, slug: str, data: schemas.EventUpdate) -> HttpResponse:
+def event_update(
+    request: HttpRequest,
+    slug: str,
+    data: schemas.EventUpdate,
+    if_match: str | None = Header(None, alias=versions.IF_MATCH),
+) -> HttpResponse:
+    changes = data.model_dump(exclude_unset=True)
+    based_on = changes.pop("version", None)
     found = services.event_update(
         actor=current_user(request),
         event=_event(request, slug),
-        changes=data.model_dump(exclude_unset=True),
+        changes=changes,
+        expected_version=versions.expected_version(if_match=if_match, body_version=based_on),
     )
-    return JsonResponse(event_payload(found))
+    return _versioned_event(found)
 
 
 @api.post(

@@ -10,10 +10,13 @@ the page is rendered again from the same POST with the service's errors on the f
 the admin never reports a save that did not happen.
 """
 
+import zoneinfo
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -22,8 +25,9 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
-from liveblog.blog import audit, selectors, services
+from liveblog.blog import audit, selectors, services, zones
 from liveblog.blog.models import (
     ApiToken,
     AuditEntry,
@@ -107,8 +111,42 @@ class ServiceAdmin(admin.ModelAdmin):
 # --- events and their members -----------------------------------------------------------
 
 
+class EventTimeInZone(forms.SplitDateTimeField):
+    """The admin's date and time inputs, read and shown in the event's own zone (Django reads
+    them in the server's, UTC: "10:30" for a Shanghai event showed as 6:30 p.m.). `zone` is
+    set by EventForm once it knows which zone the times are in."""
+
+    zone: zoneinfo.ZoneInfo = zoneinfo.ZoneInfo("UTC")
+
+    def compress(self, data_list: Any) -> Any:
+        with timezone.override(self.zone):
+            return super().compress(data_list)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # Django's own compares the inputs with the stored time in the server's zone: every
+        # save would "change" the times of an event that is not in UTC.
+        try:
+            value = self.clean(data)
+        except ValidationError:
+            return True
+        if isinstance(initial, datetime):
+            initial = initial.replace(microsecond=0)
+        return bool(initial != value)
+
+    def prepare_value(self, value: Any) -> Any:
+        # The widget shows a naive time as it is: the aware one, as the event's clock reads it.
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return timezone.make_naive(value, self.zone)
+        return value
+
+
 class EventForm(forms.ModelForm):
-    """The slug is checked by the services' own rule (URL-safe, not taken), with its words."""
+    """The slug is checked by the services' own rule (URL-safe, not taken), with its words.
+    The times are in the event's zone: the zone it was shown in for an event that exists,
+    the one chosen on the form for a new one. The zone is picked from the editor's list."""
+
+    starts_at = EventTimeInZone(required=False, widget=admin_widgets.AdminSplitDateTime)
+    ends_at = EventTimeInZone(required=False, widget=admin_widgets.AdminSplitDateTime)
 
     class Meta:
         model = Event
@@ -129,6 +167,23 @@ class EventForm(forms.ModelForm):
         if self.instance.pk is None and "slug" in self.fields:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Left empty, it is made from the title."
+        stored = self.instance.timezone or "UTC"
+        if "timezone" in self.fields:
+            self.fields["timezone"] = forms.ChoiceField(
+                label="Time zone",
+                choices=zones.timezone_choices(stored),
+                initial=stored,
+                help_text="Entry times, and the start and end here, are in this zone.",
+            )
+        zone = stored
+        if self.instance.pk is None and self.is_bound:
+            posted = self.data.get(self.add_prefix("timezone"))
+            zone = posted if posted in zones.timezones() else stored
+        for name in ("starts_at", "ends_at"):
+            field = self.fields.get(name)
+            if isinstance(field, EventTimeInZone):
+                field.zone = zoneinfo.ZoneInfo(zone)
+                field.help_text = f"In the event's time zone ({zone})."
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"]
@@ -181,12 +236,18 @@ def _save_members(request: HttpRequest, event: Event, formset: BaseInlineFormSet
 @admin.register(Event)
 class EventAdmin(ServiceAdmin):
     form = EventForm
-    list_display = ["title", "slug", "status", "starts_at", "last_seq"]
+    list_display = ["title", "slug", "status", "starts", "timezone", "last_seq"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["last_seq", "created_at", "updated_at"]
     inlines = [MembershipInline]
+
+    @admin.display(description="Starts at (its zone)", ordering="starts_at")
+    def starts(self, obj: Event) -> str:
+        if obj.starts_at is None:
+            return "—"
+        return timezone.localtime(obj.starts_at, obj.tz).strftime("%Y-%m-%d %H:%M")
 
     def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
         try:

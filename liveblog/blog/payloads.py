@@ -41,6 +41,7 @@ def event_payload(event: Event) -> dict[str, Any]:
         "ends_at": iso(event.ends_at),
         "url": event.get_absolute_url(),
         "last_seq": event.last_seq,
+        "version": event.version,
     }
 
 

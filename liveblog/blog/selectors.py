@@ -450,3 +450,43 @@ def desk_seat(event_id: int, user_id: int) -> DeskSeat | None:
 def desk_post_exists(event_id: int, post_id: int) -> bool:
     """Whether an entry the desk says someone is editing is one of the event's."""
     return Post.objects.live().filter(event_id=event_id, pk=post_id).exists()
+
+
+# --- people to add to an event (the members page's search) ------------------------------
+
+# What a search answers at most: a list to pick from, not a directory to page through.
+PEOPLE_SEARCH_LIMIT = 10
+PEOPLE_SEARCH_MIN_CHARS = 2
+
+
+def people_matching(query: str, *, event: Event) -> list[UserModel]:
+    """Active accounts whose username or name contains `query` (at least
+    PEOPLE_SEARCH_MIN_CHARS of it), usernames that start with it first, with a flag of
+    whether each is already a member of `event` (`member_role`: their role or None)."""
+    text = query.strip()
+    if len(text) < PEOPLE_SEARCH_MIN_CHARS:
+        return []
+    model = get_user_model()
+    name = model.USERNAME_FIELD
+    found = (
+        model._default_manager.filter(is_active=True)
+        .filter(
+            Q(**{f"{name}__icontains": text})
+            | Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+        )
+        .order_by(name)
+    )
+    people = cast(list[UserModel], list(found[: PEOPLE_SEARCH_LIMIT * 3]))
+    people.sort(key=lambda user: not user.get_username().lower().startswith(text.lower()))
+    people = people[:PEOPLE_SEARCH_LIMIT]
+    roles = dict(
+        Membership.objects.filter(event=event, user__in=people).values_list("user_id", "role")
+    )
+    for person in people:
+        person.member_role = roles.get(person.pk)  # type: ignore[attr-defined]
+    return people
+
+
+def member_of(event: Event, user_id: int) -> Membership | None:
+    return event.memberships.select_related("user").filter(user_id=user_id).first()

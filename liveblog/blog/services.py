@@ -295,9 +295,20 @@ def event_create(
 
 
 @transaction.atomic
-def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Event:
+def event_update(
+    *,
+    actor: User,
+    event: Event,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+    lifecycle: str = "",
+) -> Event:
     """Change an event's EVENT_FIELDS (its editors and admins) or its `slug` (admins only),
-    logged as `event.updated` with the event as it is now and pushed after commit.
+    logged as `event.updated` with the event as it is now and pushed after commit. Its
+    `version` moves on by one; with `expected_version` (the version the writer's change is
+    based on) an event that has moved on since is refused with StaleEventVersion, before
+    anything is written. A change of `status` moves the event's times as its lifecycle
+    says (_lifecycle_times); `lifecycle` names the step for the audit log (event_go_live…).
 
     Why the slug is admin-only, although SPEC §4 lets editors "change event status/details":
     the slug is not a detail but the event's public address (SPEC §5 and §7). Every shared
@@ -325,6 +336,8 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     if "slug" in changes and not permissions.is_admin(actor):
         raise PermissionDenied("Only admins can change an event's address (its slug).")
     event = Event.objects.select_for_update().get(pk=event.pk)
+    if expected_version is not None and expected_version != event.version:
+        raise StaleEventVersion(current=event, expected=expected_version)
     before = {name: getattr(event, name) for name in (*EVENT_FIELDS, "slug")}
     renamed = "slug" in changes and changes["slug"] != event.slug
     if renamed:
@@ -334,11 +347,10 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
     now = timezone.now()
     if "key_points" in changes:
         event.key_points_html = _key_points_html(event.key_points)
-    if changes.get("status") == Event.Status.LIVE and not event.starts_at:
-        event.starts_at = now
-    if changes.get("status") == Event.Status.ENDED and not event.ends_at:
-        event.ends_at = now
+    _lifecycle_times(event, was=before["status"], changes=changes, now=now)
     _clean_event(event)
+    _check_automatic_end(event, changes=changes, now=now)
+    event.version += 1
     if renamed:
         _save_event(event)
     else:
@@ -352,6 +364,7 @@ def event_update(*, actor: User, event: Event, changes: Mapping[str, Any]) -> Ev
         detail={
             "fields": changed,
             **({"from": before["slug"], "to": event.slug} if renamed else {}),
+            **({"lifecycle": lifecycle} if lifecycle else {}),
         },
     )
     return event
@@ -372,6 +385,8 @@ def membership_add(*, actor: User, event: Event, user: User, role: str) -> Membe
         .values_list("role", flat=True)
         .first()
     )
+    if previous == Membership.Role.EDITOR and role != Membership.Role.EDITOR:
+        _keep_an_editor(actor=actor, event=event, leaving=person)
     membership, created = Membership.objects.update_or_create(
         event=event, user=person, defaults={"role": role}
     )
@@ -393,6 +408,7 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
     if not permissions.can_manage_event(actor, event):
         raise PermissionDenied("Only the event's editors can manage its members.")
     person = _person(user)
+    _keep_an_editor(actor=actor, event=event, leaving=person)
     removed, _ = Membership.objects.filter(event=event, user=person).delete()
     if removed:
         audit.record(
@@ -401,7 +417,9 @@ def membership_remove(*, actor: User, event: Event, user: User) -> None:
             event=event,
             detail={"member": person.get_username()},
         )
-        desk.revoke(event.pk, person.pk)  # their open editor pages close at once
+        # Their open editor pages and desk sockets lose the event now, not at their next
+        # request (which re-reads the membership and is refused: permissions.role_in).
+        desk.revoke(event.pk, person.pk)
 
 
 # --- posts ------------------------------------------------------------------------------
@@ -1238,6 +1256,129 @@ def draft_discard(*, user: User, event: Event, post: Post | None = None) -> bool
 # --- event lifecycle (go live, end, reopen, automatic end) ------------------------------
 
 
+class StaleEventVersion(Conflict):
+    """A change of an event's settings based on a version that is no longer its current
+    one (optimistic locking, as StaleVersion for posts): nothing was changed. `current` is
+    the event as it is now, read under its row lock."""
+
+    def __init__(self, *, current: Event, expected: int) -> None:
+        super().__init__(
+            f"This event's settings have changed since version {expected}: they are at "
+            f"version {current.version} now. Nothing was saved; look at the current settings "
+            "and send your change again."
+        )
+        self.current = current
+
+
+class WrongStatus(Conflict):
+    """A lifecycle step asked of an event not in the status it starts from (a page that
+    did not see the last change, a double click): nothing was changed."""
+
+    error_code = "wrong_status"
+
+
+# Each step: the status it starts from, the one it leads to, its name in the audit log.
+LIFECYCLE = {
+    "go_live": (Event.Status.SCHEDULED, Event.Status.LIVE, "went_live"),
+    "end": (Event.Status.LIVE, Event.Status.ENDED, "ended"),
+    "reopen": (Event.Status.ENDED, Event.Status.LIVE, "reopened"),
+}
+
+
+def _lifecycle_times(event: Event, *, was: str, changes: Mapping[str, Any], now: datetime) -> None:
+    """The times a change of status implies, unless the same change sets them: going live
+    starts an event that has no start; ending it ends it now (an automatic end still ahead
+    is replaced by the real one); reopening clears the end, or the worker, which ends live
+    events whose `ends_at` has passed, would end it again at once."""
+    status = event.status
+    if status == was:
+        return
+    if status == Event.Status.LIVE and not event.starts_at:
+        event.starts_at = now
+    if "ends_at" in changes:
+        return
+    if status == Event.Status.ENDED and (event.ends_at is None or event.ends_at > now):
+        event.ends_at = now
+    if was == Event.Status.ENDED and status != Event.Status.ENDED:
+        event.ends_at = None
+
+
+def _check_automatic_end(event: Event, *, changes: Mapping[str, Any], now: datetime) -> None:
+    """On an event that has not ended, `ends_at` is its automatic end (the worker ends it
+    then): one set now must be ahead, or the event would end the moment it is saved."""
+    if "ends_at" not in changes or event.status == Event.Status.ENDED or event.ends_at is None:
+        return
+    if event.ends_at <= now:
+        raise ValidationError(
+            {
+                "ends_at": [
+                    "The automatic end must be in the future. To end the event now, use End event."
+                ]
+            }
+        )
+
+
+def _step(*, actor: User, event: Event, step: str) -> Event:
+    start, goal, name = LIFECYCLE[step]
+    if not permissions.can_manage_event(actor, event):
+        raise PermissionDenied("Only the event's editors can change its status.")
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    if current.status != start:
+        raise WrongStatus(
+            f"“{current.title}” is {current.get_status_display().lower()} now: "
+            "nothing was changed. Reload the page to see its current state."
+        )
+    return event_update(actor=actor, event=current, changes={"status": goal}, lifecycle=name)
+
+
+@transaction.atomic
+def event_go_live(*, actor: User, event: Event) -> Event:
+    """A scheduled event goes live (its start is now, unless one was set)."""
+    return _step(actor=actor, event=event, step="go_live")
+
+
+@transaction.atomic
+def event_end(*, actor: User, event: Event) -> Event:
+    """A live event ends now: it takes no new entries (EventEnded) until reopened."""
+    return _step(actor=actor, event=event, step="end")
+
+
+@transaction.atomic
+def event_reopen(*, actor: User, event: Event) -> Event:
+    """An ended event is live again, its end cleared (an automatic end can be set anew)."""
+    return _step(actor=actor, event=event, step="reopen")
+
+
+def _keep_an_editor(*, actor: User, event: Event, leaving: UserModel) -> None:
+    """An editor may not remove or demote the event's last editor (themselves included):
+    the event would be left to admins alone. Admins may (they can always add one back).
+    Called with the membership's row lock held by the caller's transaction."""
+    if permissions.is_admin(actor):
+        return
+    editors = Membership.objects.select_for_update().filter(
+        event=event, role=Membership.Role.EDITOR
+    )
+    ids = set(editors.values_list("user_id", flat=True))
+    if ids == {leaving.pk}:
+        raise Conflict(
+            {"role": ["An event keeps at least one editor: make someone else editor first."]}
+        )
+
+
+@transaction.atomic
+def membership_update(*, actor: User, event: Event, user: User, role: str) -> Membership:
+    """Change the role of a member of `event` (its editors and admins); the last editor
+    stays one (_keep_an_editor). Someone not a member is a ValidationError: adding is
+    membership_add's."""
+    if not permissions.can_manage_event(actor, event):
+        raise PermissionDenied("Only the event's editors can manage its members.")
+    if not Membership.objects.filter(event=event, user=_person(user)).exists():
+        raise ValidationError({"username": ["This person is not a member of the event."]})
+    membership = membership_add(actor=actor, event=event, user=user, role=role)
+    desk.changed(event.pk, what="member", by=_person(actor).get_username())
+    return membership
+
+
 # --- images -----------------------------------------------------------------------------
 
 
@@ -1594,14 +1735,20 @@ def token_refuse_expired(*, token: ApiToken) -> None:
 __all__ = [
     "Conflict",
     "NotSubmitted",
+    "StaleEventVersion",
     "StaleVersion",
+    "WrongStatus",
     "event_create",
+    "event_end",
+    "event_go_live",
+    "event_reopen",
     "event_slug_validate",
     "event_update",
     "image_update",
     "image_upload",
     "membership_add",
     "membership_remove",
+    "membership_update",
     "post_approve",
     "post_compose",
     "post_delete",

@@ -5,7 +5,6 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -15,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from liveblog.blog import selectors, services
+from liveblog.blog import selectors, services, zones
 from liveblog.blog.models import ApiToken, Event, Image, Membership, Post, max_length
 
 MODERATION_FIELDS = ("is_key_event", "is_pinned")
@@ -324,6 +323,44 @@ def _minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
 
 
+class EventMomentField(EventTimeField):
+    """An event's own time (its start, its automatic end) in its zone: unlike an entry's,
+    it may be ahead (the services say which may be)."""
+
+    def validate(self, value: Any) -> None:
+        forms.DateTimeField.validate(self, value)
+
+
+# The event's times as the settings form offers them: (name, label, help).
+EVENT_TIMES = (
+    ("starts_at", "Starts at", "When the coverage starts. Set by Go live when left empty."),
+    (
+        "ends_at",
+        "Automatic end",
+        "Leave empty to end the event with End event. A time ahead ends it by itself then.",
+    ),
+)
+
+
+TIME_NAMES = frozenset(name for name, _label, _help in EVENT_TIMES)
+
+
+def _event_time_fields(form: forms.Form, tz: zoneinfo.ZoneInfo, zone: str) -> None:
+    for name, label, help_text in EVENT_TIMES:
+        form.fields[name] = EventMomentField(
+            tz=tz,
+            required=False,
+            label=f"{label} ({zone})",
+            help_text=f"{help_text} A date and time (2025-03-01 10:30) or a time of today.",
+        )
+
+
+def _zone_posted(data: Any, fallback: str) -> str:
+    """The zone a form's times are read in: the one posted when it is a zone we offer."""
+    posted = data.get("timezone") if data is not None else None
+    return posted if posted in zones.timezones() else fallback
+
+
 class EventSettingsForm(forms.Form):
     title = forms.CharField(max_length=max_length(Event, "title"))
     summary = forms.CharField(
@@ -345,26 +382,96 @@ class EventSettingsForm(forms.Form):
         label="Reading order", choices=Event.Order.choices, widget=forms.RadioSelect
     )
 
+    # The event's version the form was loaded at (optimistic locking): a save based on an
+    # older one is refused (services.StaleEventVersion) and shown beside what was typed.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        min_value=1,
+        error_messages={"invalid": "The form's version is not valid: reload the page."},
+    )
+
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {name: getattr(event, name) for name in self.base_fields})
+        names = (*self.base_fields, *TIME_NAMES)
+        kwargs.setdefault("initial", {name: getattr(event, name) for name in names})
         super().__init__(*args, **kwargs)
-        zones = _timezones()
-        if event.timezone not in zones:
-            zones = (event.timezone, *zones)
-        self.fields["timezone"].choices = [(zone, zone) for zone in zones]  # type: ignore[attr-defined]
+        self.fields["timezone"].choices = zones.timezone_choices(event.timezone)  # type: ignore[attr-defined]
+        # Read in the zone they were shown in (the event's), whatever zone is chosen now.
+        _event_time_fields(self, event.tz, event.timezone)
 
     def changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        """What differs from the event as loaded; times at the input's minute precision, so
+        that an untouched start (set to the second by Go live) is no change."""
+        changes: dict[str, Any] = {}
+        for name in self.changed_data:
+            if name == "version":
+                continue
+            value = self.cleaned_data[name]
+            if name in TIME_NAMES:
+                before = self.initial.get(name)
+                if value is not None and before is not None and _minute(value) == _minute(before):
+                    continue
+            changes[name] = value
+        return changes
 
 
-@cache
-def _timezones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
+class NewEventForm(forms.Form):
+    """An event created from the editor (admins): what services.event_create takes."""
+
+    title = forms.CharField(max_length=max_length(Event, "title"))
+    slug = forms.SlugField(
+        required=False,
+        max_length=max_length(Event, "slug"),
+        help_text="Its address: /events/<slug>/. Left empty, it is made from the title.",
+    )
+    summary = forms.CharField(
+        required=False,
+        max_length=max_length(Event, "summary"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The lede shown under the title.",
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone", initial="UTC", help_text="Entry times are shown in this zone."
+    )
+    order = forms.ChoiceField(
+        label="Reading order",
+        choices=Event.Order.choices,
+        initial=Event.Order.NEWEST,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = zones.timezone_choices()  # type: ignore[attr-defined]
+        zone = _zone_posted(self.data if self.is_bound else None, "UTC")
+        # Nothing was shown in another zone yet: the start is read in the zone chosen.
+        self.fields["starts_at"] = EventMomentField(
+            tz=zoneinfo.ZoneInfo(zone),
+            required=False,
+            label="Starts at (in the event's time zone)",
+            help_text="A date and time (2025-03-01 10:30) or a time of today. Optional.",
+        )
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "slug": data["slug"] or None,
+            "summary": data["summary"],
+            "timezone_name": data["timezone"],
+            "order": data["order"],
+            "starts_at": data.get("starts_at"),
+        }
 
 
 class MemberForm(forms.Form):
     username = forms.CharField(
-        max_length=max_length(get_user_model(), get_user_model().USERNAME_FIELD)
+        label="Username",
+        max_length=max_length(get_user_model(), get_user_model().USERNAME_FIELD),
+        help_text="Type a username, or part of a name to pick from the matches.",
+        widget=forms.TextInput(
+            attrs={"list": "member-suggestions", "autocomplete": "off", "spellcheck": "false"}
+        ),
     )
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
@@ -374,6 +481,12 @@ class MemberForm(forms.Form):
         if user is None:
             raise ValidationError("No active user has this username.")
         return user
+
+
+class MemberRoleForm(forms.Form):
+    """A member's new role (the members list's select, one form per member)."""
+
+    role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
 class TokenForm(forms.Form):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from liveblog.editor import autosave, queue, scheduling, views
+from liveblog.editor import autosave, lifecycle, members, queue, revisions, scheduling, views
 
 app_name = "editor"
 
@@ -46,8 +46,6 @@ urlpatterns += [
 ]
 
 # An entry's history (liveblog/editor/revisions.py): editors see and restore its revisions.
-# Imported here, with its routes, so that each part of the editor adds its lines in one place.
-from liveblog.editor import revisions  # noqa: E402
 
 urlpatterns += [
     path(
@@ -63,4 +61,19 @@ urlpatterns += [
 ]
 urlpatterns += [
     path("events/<slug:slug>/autosave/", autosave.autosave, name="autosave"),
+]
+
+# Event lifecycle (liveblog/editor/lifecycle.py) and members (liveblog/editor/members.py).
+urlpatterns += [
+    path("new-event/", lifecycle.event_new, name="event_new"),
+    path("events/<slug:slug>/go-live/", lifecycle.event_go_live, name="event_go_live"),
+    path("events/<slug:slug>/end/", lifecycle.event_end, name="event_end"),
+    path("events/<slug:slug>/reopen/", lifecycle.event_reopen, name="event_reopen"),
+    path("events/<slug:slug>/members/search/", members.member_search, name="member_search"),
+    path("events/<slug:slug>/members/<int:user_id>/role/", members.member_role, name="member_role"),
+    path(
+        "events/<slug:slug>/members/<int:user_id>/remove/",
+        members.member_remove,
+        name="member_remove",
+    ),
 ]

@@ -8,6 +8,7 @@ what to show and answer early with 403.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -24,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from liveblog.blog import permissions, selectors, services
-from liveblog.blog.models import Event, Post
+from liveblog.blog.models import Event, Membership, Post
 from liveblog.blog.rendering import markdown_to_html
 from liveblog.editor.forms import (
     EventSettingsForm,
@@ -445,15 +446,61 @@ def _event_to_manage(request: HttpRequest, slug: str) -> Event:
 
 
 def _settings_page(
-    request: HttpRequest, event: Event, form: EventSettingsForm, member_form: MemberForm
+    request: HttpRequest,
+    event: Event,
+    form: EventSettingsForm,
+    member_form: MemberForm,
+    *,
+    conflict: list[dict[str, Any]] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     context = {
         "event": event,
         "form": form,
         "member_form": member_form,
         "members": selectors.event_members(event),
+        "role_choices": Membership.Role.choices,
+        "conflict": conflict,
     }
-    return render(request, "editor/event_settings.html", context)
+    return render(request, "editor/event_settings.html", context, status=status)
+
+
+def _shown(field: Any, value: Any) -> str:
+    """A setting as its form shows it (a time in the event's zone, a choice's label)."""
+    if value in (None, ""):
+        return "(empty)"
+    if isinstance(value, datetime):
+        return str(field.widget.format_value(field.prepare_value(value)))
+    choices = dict(getattr(field, "choices", ()))
+    return str(choices.get(value, value))
+
+
+SETTINGS_CONFLICT_MESSAGE = (
+    "Someone else changed this event's settings while you were editing them: nothing of"
+    " yours was saved. Their values are shown beside yours; keep yours, change them, and"
+    " save again to replace theirs."
+)
+
+
+def _settings_conflict(
+    request: HttpRequest, current: Event, form: EventSettingsForm
+) -> HttpResponse:
+    """A save based on an old version, refused (409): the form comes back with exactly
+    what was typed, the other person's values beside it where they differ, and the current
+    version in the hidden input, so that saving again is a deliberate overwrite."""
+    data = request.POST.copy()
+    data["version"] = str(current.version)
+    again = EventSettingsForm(data, event=current)
+    again.is_valid()  # valid before, with the same input: bound again for the new version
+    again.add_error(None, SETTINGS_CONFLICT_MESSAGE)
+    rows = []
+    for name, field in again.fields.items():
+        if name == "version" or name not in form.cleaned_data:
+            continue
+        theirs, yours = _shown(field, again[name].initial), _shown(field, form.cleaned_data[name])
+        if theirs != yours:
+            rows.append({"label": field.label or name, "theirs": theirs, "yours": yours})
+    return _settings_page(request, current, again, MemberForm(), conflict=rows, status=409)
 
 
 @login_required
@@ -470,7 +517,14 @@ def event_settings(request: HttpRequest, slug: str) -> HttpResponse:
             messages.info(request, "No changes to save.")
             return HttpResponseRedirect(request.path)
         try:
-            services.event_update(actor=request.user, event=event, changes=changes)
+            services.event_update(
+                actor=request.user,
+                event=event,
+                changes=changes,
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except services.StaleEventVersion as exc:
+            return _settings_conflict(request, exc.current, form)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

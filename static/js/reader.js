@@ -6,6 +6,7 @@
 // every string it shows comes translated from the page (data-* on [data-reader-status]).
 import { LiveStream } from "./live.js";
 import "./embeds.js";
+import "./ended.js";
 
 const REFRESH_MS = 30000;
 const MAX_OLDER_PAGES = 100; // a permalink reaches back at most this many pages of 50

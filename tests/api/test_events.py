@@ -7,7 +7,7 @@ from tests.factories import EventFactory, UserFactory
 
 EVENT_KEYS = {
     "slug", "title", "summary", "status", "timezone", "order", "starts_at", "ends_at", "url",
-    "last_seq", "key_points", "key_points_html",
+    "last_seq", "key_points", "key_points_html", "version",
 }  # fmt: skip
 
 

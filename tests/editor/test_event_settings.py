@@ -10,13 +10,22 @@ def settings_url(event):
     return reverse("editor:event_settings", args=[event.slug])
 
 
+def shown(event, moment):
+    """A time as the settings form shows it: in the event's zone, to the minute."""
+    return moment.astimezone(event.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 def form_data(event, **changes):
+    """The settings form as a browser sends it back untouched."""
     data = {
         "title": event.title,
         "summary": event.summary,
         "status": event.status,
         "timezone": event.timezone,
         "order": event.order,
+        "starts_at": shown(event, event.starts_at),
+        "ends_at": shown(event, event.ends_at),
+        "version": event.version,
     }
     return {**data, **changes}
 
