@@ -233,12 +233,12 @@ def posts(
     operation_id="createPost",
     summary="Publish an entry (members)",
     description=(
-        "Scheduling: a `published` entry whose `published_at` is more than two minutes ahead "
-        "(a device's clock may run a little fast), or one asked for as `scheduled` with any "
-        "time ahead, is stored as `scheduled` (201, `status: scheduled`): it is in no public "
-        "list and sends no change until `manage.py worker` publishes it at that time, when "
-        "its `post.created` goes out. At most a year ahead. A contributor's entry is "
-        "`submitted` instead."
+        f"Scheduling: a `{Post.Status.PUBLISHED}` entry whose `published_at` is more than "
+        "two minutes ahead (a device's clock may run a little fast), or one asked for as "
+        f"`{Post.Status.SCHEDULED}` with any time ahead, is stored as scheduled (201): it is "
+        "in no public list and sends no change until `manage.py worker` publishes it at that "
+        "time, when its `post.created` goes out. At most a year ahead. A contributor's entry "
+        f"is `{Post.Status.SUBMITTED}` instead."
     ),
     response=_answers({201: PostOut, 200: PostOut}, *WRITE_ERRORS, 409),
     **WRITE,
@@ -294,8 +294,9 @@ def _versioned(post: Post) -> JsonResponse:
         "another version than the body, is a 400. Without either, the change is applied to "
         "whatever version is current.\n\n"
         "A scheduled entry is rescheduled with a new `published_at` ahead, cancelled with "
-        '`{"status": "draft"}` and published at once with `{"status": "published", '
-        '"published_at": <now>}`; a `published_at` in the past for a scheduled entry is a 400.'
+        f'`{{"status": "{Post.Status.DRAFT}"}}` and published at once with '
+        f'`{{"status": "{Post.Status.PUBLISHED}", "published_at": <now>}}`; a `published_at` '
+        "in the past for a scheduled entry is a 400."
     ),
     response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
     **WRITE,
