@@ -257,13 +257,12 @@ def posts(
     summary="Publish an entry (members)",
     description=(
         "A contributor's entry asking to be published (or giving no status) is created "
-        "`submitted`: it waits for an editor (…/submissions/), and readers see nothing of it. "
-        "Scheduling: a `published` entry whose `published_at` is more than two minutes ahead "
-        "(a device's clock may run a little fast), or one asked for as `scheduled` with any "
-        "time ahead, is stored as `scheduled` (201, `status: scheduled`): it is in no public "
-        "list and sends no change until `manage.py worker` publishes it at that time, when "
-        "its `post.created` goes out. At most a year ahead. A contributor's entry is "
-        "`submitted` instead."
+        f"`{Post.Status.SUBMITTED}`: it waits for an editor (…/submissions/), and readers see nothing of it. "
+        f"Scheduling: a `{Post.Status.PUBLISHED}` entry whose `published_at` is more than "
+        "two minutes ahead (a device's clock may run a little fast), or one asked for as "
+        f"`{Post.Status.SCHEDULED}` with any time ahead, is stored as scheduled (201): it is "
+        "in no public list and sends no change until `manage.py worker` publishes it at that "
+        "time, when its `post.created` goes out. At most a year ahead."
     ),
     response=_answers({201: PostOut, 200: PostOut}, *WRITE_ERRORS, 409),
     **WRITE,
@@ -321,8 +320,9 @@ def _versioned(post: Post) -> JsonResponse:
         "`status` to published (a submission dated in the future is then scheduled); its "
         "author changing it keeps it submitted.\n\n"
         "A scheduled entry is rescheduled with a new `published_at` ahead, cancelled with "
-        '`{"status": "draft"}` and published at once with `{"status": "published", '
-        '"published_at": <now>}`; a `published_at` in the past for a scheduled entry is a 400.'
+        f'`{{"status": "{Post.Status.DRAFT}"}}` and published at once with '
+        f'`{{"status": "{Post.Status.PUBLISHED}", "published_at": <now>}}`; a `published_at` '
+        "in the past for a scheduled entry is a 400."
     ),
     response=_answers({200: PostOut, 409: schemas.PostConflict}, *WRITE_ERRORS),
     **WRITE,
