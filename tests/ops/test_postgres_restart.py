@@ -169,11 +169,16 @@ def health(url: str) -> int:
         return error.code
 
 
-def wait_until(check, what: str, timeout: float = PATIENCE_S) -> None:
+def wait_until(check, what: str, page=None, timeout: float = PATIENCE_S) -> None:
+    """Poll `check`; with a `page`, through Playwright's own wait, so that its events (the
+    requests the page sends) are still dispatched to this thread meanwhile."""
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"still not {what} after {timeout} s"
-        time.sleep(0.1)
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
 
 
 def test_an_entry_published_while_postgresql_is_down_goes_out_once_when_it_is_back(
@@ -212,7 +217,7 @@ def test_an_entry_published_while_postgresql_is_down_goes_out_once_when_it_is_ba
         assert len(kept) == 1
         screenshot(page, "outage-publish-kept")
         # Tried again by itself (backoff) while PostgreSQL is away.
-        wait_until(lambda: len(sent) >= 2, "tried again")
+        wait_until(lambda: len(sent) >= 2, "tried again", page)
         assert health(server.url) == 503
 
         cluster.start()
