@@ -1287,13 +1287,15 @@ LIFECYCLE = {
 
 def _lifecycle_times(event: Event, *, was: str, changes: Mapping[str, Any], now: datetime) -> None:
     """The times a change of status implies, unless the same change sets them: going live
-    starts an event that has no start; ending it ends it now (an automatic end still ahead
-    is replaced by the real one); reopening clears the end, or the worker, which ends live
-    events whose `ends_at` has passed, would end it again at once."""
+    starts an event now if it has no start or a planned one still ahead (it started now);
+    ending it ends it now (an automatic end still ahead is replaced by the real one);
+    reopening clears the end, or the worker, which ends live events whose `ends_at` has
+    passed, would end it again at once."""
     status = event.status
     if status == was:
         return
-    if status == Event.Status.LIVE and not event.starts_at:
+    going_live = status == Event.Status.LIVE and "starts_at" not in changes
+    if going_live and (not event.starts_at or event.starts_at > now):
         event.starts_at = now
     if "ends_at" in changes:
         return

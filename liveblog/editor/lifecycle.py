@@ -57,7 +57,7 @@ def _step(request: HttpRequest, slug: str, step: str) -> HttpResponse:
     }[step]
     try:
         service(actor=request.user, event=event)
-    except services.WrongStatus as exc:
+    except ValidationError as exc:  # WrongStatus (a stale page), or a rule of its times
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, DONE[step])

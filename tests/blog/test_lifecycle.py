@@ -157,3 +157,15 @@ def test_removing_a_member_revokes_their_desk_access(event, editor, reporter, mo
     assert not Membership.objects.filter(event=event, user=reporter).exists()
     with pytest.raises(PermissionDenied):
         services.post_publish(event=event, author=reporter, body="Still here?")
+
+
+def test_going_live_before_the_planned_start_starts_it_now(scheduled, editor):
+    scheduled.starts_at = timezone.now() + timedelta(hours=5)
+    scheduled.save()
+    MembershipFactory(event=scheduled, user=editor, role="editor")
+
+    live = services.event_go_live(actor=editor, event=scheduled)
+    ended = services.event_end(actor=editor, event=live)
+
+    assert live.starts_at <= timezone.now()
+    assert ended.starts_at <= ended.ends_at
