@@ -257,7 +257,8 @@ def posts(
     summary="Publish an entry (members)",
     description=(
         "A contributor's entry asking to be published (or giving no status) is created "
-        f"`{Post.Status.SUBMITTED}`: it waits for an editor (…/submissions/), and readers see nothing of it. "
+        f"`{Post.Status.SUBMITTED}`: it waits for an editor (…/submissions/), and readers "
+        "see nothing of it. "
         f"Scheduling: a `{Post.Status.PUBLISHED}` entry whose `published_at` is more than "
         "two minutes ahead (a device's clock may run a little fast), or one asked for as "
         f"`{Post.Status.SCHEDULED}` with any time ahead, is stored as scheduled (201): it is "
