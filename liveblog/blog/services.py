@@ -642,6 +642,9 @@ def post_update(
     )
     if post.status in REACHES_READERS and before["status"] not in REACHES_READERS:
         _check_open(post.event)
+    # A scheduled entry the worker holds in an ended event goes out only once it reopens.
+    if post.status == Post.Status.PUBLISHED and before["status"] == Post.Status.SCHEDULED:
+        _check_open(post.event)
     if post.status == Post.Status.SUBMITTED and before["status"] != Post.Status.SUBMITTED:
         post.review_note = ""
     post.body_html = markdown_to_html(post.body)

@@ -1,11 +1,14 @@
 """Red-team findings on the team workflow (issue 11): each test reproduces a hole that was
 found, and stays as its guard."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from liveblog.blog import services
-from liveblog.blog.models import Membership
+from liveblog.blog.models import Change, Event, Membership, Post
 from tests.factories import MembershipFactory
 
 # Characters str.isdigit() accepts and int() refuses (superscripts, circled digits).
@@ -52,3 +55,43 @@ def test_restoring_with_a_version_of_unicode_digits_is_no_server_error(event, ed
         f"/editor/events/{event.slug}/posts/{post.pk}/revisions/1/restore/", {"version": value}
     )
     assert response.status_code < 500
+
+
+def _held(event, editor, reporter) -> Post:
+    """A reporter's scheduled entry in an event an editor has since ended: the worker holds
+    it until the event reopens (services.post_publish_due)."""
+    post, _ = services.post_publish(
+        event=event,
+        author=reporter,
+        body="The results, at four.",
+        published_at=timezone.now() + timedelta(hours=1),
+    )
+    services.event_update(actor=editor, event=event, changes={"status": Event.Status.ENDED})
+    return post
+
+
+def test_a_held_entry_is_not_published_now_into_an_ended_event(event, editor, reporter):
+    post = _held(event, editor, reporter)
+    with pytest.raises(services.EventEnded):
+        services.post_publish_now(actor=reporter, post=post)
+    post.refresh_from_db()
+    assert post.status == Post.Status.SCHEDULED
+    assert not Change.objects.filter(post=post).exists()
+
+
+def test_a_held_entry_is_not_published_into_an_ended_event_by_a_patch(event, editor, reporter):
+    post = _held(event, editor, reporter)
+    with pytest.raises(services.EventEnded):
+        services.post_update(
+            actor=reporter,
+            post=post,
+            changes={"status": Post.Status.PUBLISHED, "published_at": timezone.now()},
+        )
+    assert Post.objects.get(pk=post.pk).status == Post.Status.SCHEDULED
+
+
+def test_a_held_entry_may_still_be_rescheduled_in_an_ended_event(event, editor, reporter):
+    post = _held(event, editor, reporter)
+    later = timezone.now() + timedelta(hours=2)
+    services.post_reschedule(actor=reporter, post=post, published_at=later)
+    assert Post.objects.get(pk=post.pk).published_at == later
