@@ -95,3 +95,27 @@ def test_a_held_entry_may_still_be_rescheduled_in_an_ended_event(event, editor, 
     later = timezone.now() + timedelta(hours=2)
     services.post_reschedule(actor=reporter, post=post, published_at=later)
     assert Post.objects.get(pk=post.pk).published_at == later
+
+
+def test_the_worker_does_not_publish_into_an_event_ended_after_it_read_the_due_entries(
+    event, editor, reporter, monkeypatch
+):
+    """The due entries are read (event not ended yet), then an editor's end commits before
+    the worker takes the event's lock: the entry stays held."""
+    post, _ = services.post_publish(
+        event=event,
+        author=reporter,
+        body="At four.",
+        published_at=timezone.now() + timedelta(hours=1),
+    )
+    read_due = services._due_posts
+
+    def due_then_ended(now, limit):
+        rows = read_due(now, limit)
+        Event.objects.filter(pk=event.pk).update(status=Event.Status.ENDED)
+        return rows
+
+    monkeypatch.setattr(services, "_due_posts", due_then_ended)
+    assert services.post_publish_due(now=post.published_at) == []
+    assert Post.objects.get(pk=post.pk).status == Post.Status.SCHEDULED
+    assert not Change.objects.filter(post=post).exists()
