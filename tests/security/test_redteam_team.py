@@ -119,3 +119,11 @@ def test_the_worker_does_not_publish_into_an_event_ended_after_it_read_the_due_e
     assert services.post_publish_due(now=post.published_at) == []
     assert Post.objects.get(pk=post.pk).status == Post.Status.SCHEDULED
     assert not Change.objects.filter(post=post).exists()
+
+
+@pytest.mark.parametrize("value", NOT_INT_DIGITS)
+def test_oembed_refuses_a_width_of_unicode_digits_as_bad_input(event, value):
+    response = Client(raise_request_exception=False).get(
+        "/oembed/", {"url": f"http://testserver/events/{event.slug}/", "maxwidth": value}
+    )
+    assert response.status_code == 400
