@@ -642,6 +642,9 @@ def post_update(
     )
     if post.status in REACHES_READERS and before["status"] not in REACHES_READERS:
         _check_open(post.event)
+    # A scheduled entry the worker holds in an ended event goes out only once it reopens.
+    if post.status == Post.Status.PUBLISHED and before["status"] == Post.Status.SCHEDULED:
+        _check_open(post.event)
     if post.status == Post.Status.SUBMITTED and before["status"] != Post.Status.SUBMITTED:
         post.review_note = ""
     post.body_html = markdown_to_html(post.body)
@@ -950,6 +953,11 @@ def _publish_on_schedule(post: Post) -> None:
     the database has no row locks (SQLite: select_for_update is a no-op there, writers are
     serialised instead) an entry another worker published since it was read is skipped."""
     _check_described(list(post.ordered_images))
+    # The event's row lock (which _next_seq takes anyway, in the same order): an end that
+    # committed after _due_posts read it holds the entry rather than publishing into it.
+    status = Event.objects.select_for_update().filter(pk=post.event_id).values_list("status")
+    if status.first() == (Event.Status.ENDED,):
+        return
     taken = Post.objects.filter(pk=post.pk, status=Post.Status.SCHEDULED).update(
         status=Post.Status.PUBLISHED, version=F("version") + 1, updated_at=timezone.now()
     )

@@ -66,7 +66,7 @@ def _post_of(request: HttpRequest, event: Event) -> Post | None:
     value = request.GET.get("post")
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # isdigit() alone takes "²"
         raise Http404("No such entry.")
     return _post_to_edit(request, event, int(value))
 

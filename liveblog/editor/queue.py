@@ -58,7 +58,7 @@ def _version(request: HttpRequest) -> int | None:
     """The version the editor read (the form's hidden input): approving text its author
     changed since is refused (services.StaleVersion)."""
     value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None  # not "²"
 
 
 @login_required

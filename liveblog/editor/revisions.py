@@ -185,7 +185,7 @@ def post_history(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 def _version(request: HttpRequest) -> int | None:
     """The entry's version the history page showed (a restore based on it, or refused)."""
     value = request.POST.get("version", "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 @login_required

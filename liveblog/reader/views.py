@@ -168,7 +168,7 @@ def _dimension(request: HttpRequest, name: str, default: int) -> int:
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # isdigit() alone takes "²"
         raise BadRequest(_("%(name)s must be a positive whole number of pixels.") % {"name": name})
     return min(default, int(raw))
 
