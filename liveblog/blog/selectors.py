@@ -430,6 +430,8 @@ class DeskSeat:
     user_id: int
     name: str
     role: str
+    # Sees the whole team's drafts and submissions (editors, admins: SPEC §4).
+    moderator: bool = False
 
 
 def desk_seat(event_id: int, user_id: int) -> DeskSeat | None:
@@ -444,7 +446,13 @@ def desk_seat(event_id: int, user_id: int) -> DeskSeat | None:
         return None
     role = permissions.role_in(person, event) or "admin"
     name = person.get_full_name() or person.get_username()
-    return DeskSeat(event_id=event.pk, user_id=person.pk, name=name, role=role)
+    return DeskSeat(
+        event_id=event.pk,
+        user_id=person.pk,
+        name=name,
+        role=role,
+        moderator=permissions.can_moderate(person, event),
+    )
 
 
 def desk_post_exists(event_id: int, post_id: int) -> bool:

@@ -180,7 +180,14 @@ class DeskConsumer(AsyncWebsocketConsumer):
     # --- from the desk group ----------------------------------------------------------
 
     async def desk_changed(self, message: dict[str, Any]) -> None:
-        await self._send(message)
+        # Editors (and admins) see the whole team's work; other members only their own
+        # (SPEC §4), so they are told what kind of thing changed, not which entry, its
+        # status or who acted: their page then re-reads its own lists.
+        assert self.seat is not None
+        if self.seat.moderator:
+            await self._send(message)
+        else:
+            await self._send({"type": message["type"], "what": message["what"]})
 
     async def desk_presence(self, message: dict[str, Any]) -> None:
         if message["rev"] > self.rev:  # two lists can cross on the way: the newer stays

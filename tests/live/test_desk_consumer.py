@@ -206,7 +206,7 @@ async def test_a_revoke_for_someone_else_closes_no_one():
     communicator = await seated(event.slug, user)
     await sync_to_async(desk.revoke)(event.pk, user.pk + 1000)
     await sync_to_async(desk.changed)(event.pk, what="draft", by="someone")
-    assert (await frame_where(communicator, lambda f: f["type"] == "desk.changed"))["by"]
+    assert (await frame_where(communicator, lambda f: f["type"] == "desk.changed"))["what"]
     await communicator.disconnect()
 
 
@@ -234,9 +234,9 @@ async def test_a_logged_out_session_is_closed_by_the_recheck(monkeypatch):
 # --- what the desk receives ---------------------------------------------------------------
 
 
-async def test_desk_changed_frames_are_forwarded_as_sent():
+async def test_desk_changed_frames_reach_editors_as_sent():
     event = await sync_to_async(EventFactory)()
-    user = await sync_to_async(member)(event, Membership.Role.REPORTER, "Fay Forward")
+    user = await sync_to_async(member)(event, Membership.Role.EDITOR, "Fay Forward")
     communicator = await seated(event.slug, user)
     await sync_to_async(desk.changed)(
         event.pk, what="submission", by="carl", post_id=7, status="submitted"
@@ -249,6 +249,22 @@ async def test_desk_changed_frames_are_forwarded_as_sent():
         "status": "submitted",
         "by": "carl",
     }
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("role", [Membership.Role.CONTRIBUTOR, Membership.Role.REPORTER])
+async def test_other_members_hear_that_something_changed_not_whose_or_which(role):
+    """SPEC §4: a contributor or reporter sees only their own submissions and drafts. The
+    nudge says what kind of thing changed (their page re-reads its own lists), never the
+    entry, its status or who acted."""
+    event = await sync_to_async(EventFactory)()
+    user = await sync_to_async(member)(event, role, "Cy Nosy")
+    communicator = await seated(event.slug, user)
+    await sync_to_async(desk.changed)(
+        event.pk, what="submission", by="carl", post_id=7, status="submitted"
+    )
+    frame = await frame_where(communicator, lambda f: f["type"] == "desk.changed")
+    assert frame == {"type": "desk.changed", "what": "submission"}
     await communicator.disconnect()
 
 
