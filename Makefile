@@ -118,9 +118,14 @@ vendor: $(NODE_STAMP)
 		cp node_modules/$$package/$$file $$dest/ && echo "$$dest/$$(basename $$file)"; \
 	done
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test file to a worker: most of
+# its time is browser and server-process tests waiting on other processes, which the second
+# worker fills. Each worker has its own test database (pytest-django) and its own Redis
+# prefix (tests/conftest.py). TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint check-services chromium java deploy-tools $(NODE_STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
-		DEBUG=1 $(BIN)/pytest $(PYTEST_ARGS)
+		DEBUG=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Translations: extract the strings (needs Debian's gettext), then compile the .mo files
 # (committed, so that running the site needs no gettext).

@@ -142,7 +142,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "liveblog",
+            # The same namespace as the channel layer's: two sites (or test runs) on one
+            # Redis keep their rate limits and cached pages apart.
+            "KEY_PREFIX": envstr("CHANNEL_PREFIX", "liveblog"),
         }
     }
 else:

@@ -13,15 +13,23 @@ def pytest_configure(config: pytest.Config) -> None:
     """Settings are loaded by now (pytest-django), but no layer is made yet."""
     from django.conf import settings
 
-    # One Redis serves every test session on a machine (CI beside a developer's run): a
-    # prefix of this session's own keeps its live groups and recent history apart from
-    # theirs, here and in the server processes the tests start (they inherit the
-    # environment).
-    prefix = os.environ.setdefault("CHANNEL_PREFIX", f"liveblog-test-{os.getpid()}")
+    # One Redis serves every test session on a machine (CI beside a developer's run), and
+    # every xdist worker of one session: a prefix of this process's own keeps its live
+    # groups, recent history and cache (rate limits, rendered pages: keyed by ids that
+    # another worker's database reuses) apart from theirs, here and in the server processes
+    # the tests start (they inherit the environment). A worker inherits its controller's
+    # environment, so its own name is added to what it inherited.
+    base = os.environ.get("CHANNEL_PREFIX") or f"liveblog-test-{os.getpid()}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    prefix = f"{base}-{worker}" if worker and not base.endswith(f"-{worker}") else base
+    os.environ["CHANNEL_PREFIX"] = prefix
     settings.LIVEBLOG_HISTORY_PREFIX = prefix
     for layer in settings.CHANNEL_LAYERS.values():
         if "CONFIG" in layer:
             layer["CONFIG"]["prefix"] = prefix
+    for cache in settings.CACHES.values():
+        if "redis" in cache["BACKEND"].lower():
+            cache["KEY_PREFIX"] = prefix
 
 
 @pytest.fixture
