@@ -32,6 +32,21 @@ def pytest_configure(config: pytest.Config) -> None:
             cache["KEY_PREFIX"] = prefix
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, tests that share a node id run once for all of them, and the rest are
+    dropped without a word (schemathesis' per-operation tests do this: the Makefile runs
+    them in a process of their own). Refuse to start rather than run less than collected."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    seen: set[str] = set()
+    shared = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+    if shared:
+        raise pytest.UsageError(
+            "these tests share a node id and xdist would run only one of each; run them "
+            "without -n (the Makefile's ONE_PROCESS): " + ", ".join(shared)
+        )
+
+
 @pytest.fixture
 def event(db):
     return EventFactory()
