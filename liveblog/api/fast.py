@@ -1,0 +1,205 @@
+"""The hot anonymous read of the API, answered before Django: `GET …/changes/?since=N`.
+
+A reader whose proxy blocks WebSockets polls `/changes/?since=<last seq it has>` every few
+seconds (static/js/live.js), and every reader at one state asks the same URL. Through the
+whole Django chain (eleven middleware, ninja, two queries in a thread) one process answered
+about 70 such polls a second (bench/RESULTS.md, "API reads"). Here, on the server's event
+loop, the answer is one Redis round trip: the recent history (liveblog/live/history.py)
+keeps the frames of the last changes and the last seq it was told, in one script, so the
+body is the frames joined, with no query and no thread hop.
+
+Only what can be answered exactly as the Django view would is answered here; everything else
+goes on to Django unchanged: a request with credentials (an Authorization header or a session
+cookie), any other query string, a slug this process has not seen answered lately, a range
+Redis does not hold whole, Redis down or behind what PostgreSQL last said.
+
+Sameness with the view, by construction rather than by a second copy of the rules:
+
+- The headers are those of the view's own last 200 for the same Host and scheme (security
+  headers, CSP, Permissions-Policy, Vary, Cache-Control), learned from its response as it
+  goes out, with a fresh CSP nonce (the API's is random per response anyway), the ETag
+  (liveblog/http/caching.py `changes_etag`, from the seq alone) and the length.
+- What the slug names (the event's id and creation stamp) and the last seq PostgreSQL had
+  are noted by the view (`learn`), and trusted for LEARNED_FOR seconds: after that, one
+  request goes to Django and refreshes them. An event removed or renamed is so answered as
+  before for at most that long, as a shared cache would.
+- The body: `{"changes": [<frame>, …], "last_seq": n}` with the frames exactly as Redis
+  keeps them, which are the change log's rows as they are now told (retold by the same
+  transaction, SPEC §7). The view encodes its rows the same way (`changes_body`).
+
+tests/api/test_fast_changes.py compares both paths' answers state by state.
+"""
+
+import re
+import secrets
+import time
+from base64 import b64encode
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.utils.http import parse_etags
+
+from liveblog import metrics
+from liveblog.blog.models import MAX_BIGINT
+from liveblog.http import caching
+from liveblog.live import history
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+# Django's handler types its arguments more narrowly than the ASGI spec does.
+ASGIApp = Callable[..., Awaitable[None]]
+
+# Django's slug converter, so that a path Django would not route is not answered here.
+_CHANGES_PATH = re.compile(r"/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/changes/")
+_SINCE = re.compile(rb"since=([0-9]{1,19})")
+_NONCE = re.compile(rb"'nonce-[^']*'")
+
+# How long what the view said of a slug (and its headers) is used before it is asked again.
+LEARNED_FOR = 1.0
+
+# What the view noted of each slug: (event id, creation stamp, last seq PostgreSQL had, until).
+_events: dict[str, tuple[int, int, int, float]] = {}
+# The headers of the view's last 200, by what they depend on in the request, with the time
+# they were learned.
+_headers: dict[tuple[bytes, ...], tuple[list[tuple[bytes, bytes]], float]] = {}
+
+_VARIABLE = {b"content-length", b"etag", b"last-modified"}
+
+
+def learn(slug: str, event_id: int, stamp: int, last_seq: int) -> None:
+    """Noted by the view on every anonymous answer: what the slug names and its last seq."""
+    _events[slug] = (event_id, stamp, last_seq, time.monotonic() + LEARNED_FOR)
+
+
+def forget() -> None:
+    """Drop everything learned (tests; a process never needs it)."""
+    _events.clear()
+    _headers.clear()
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _since(scope: Scope) -> int | None:
+    """The query's `since` when the query is exactly that (or empty), else None."""
+    query = scope.get("query_string", b"")
+    if query == b"":
+        return 0
+    match = _SINCE.fullmatch(query)
+    if match is None:
+        return None
+    since = int(match.group(1))
+    return since if since <= MAX_BIGINT else None
+
+
+def _anonymous(scope: Scope) -> bool:
+    if _header(scope, b"authorization") is not None:
+        return False
+    cookie = _header(scope, b"cookie")
+    return cookie is None or settings.SESSION_COOKIE_NAME.encode() + b"=" not in cookie
+
+
+def _headers_key(scope: Scope) -> tuple[bytes, ...]:
+    # What the headers the view sends depend on: the Host (CSP's connect-src) and whether the
+    # request is secure (HSTS, ws:// or wss://), as the scheme or the proxy's header says.
+    return (
+        _header(scope, b"host") or b"",
+        _header(scope, b"x-forwarded-proto") or b"",
+        str(scope.get("scheme", "http")).encode(),
+    )
+
+
+def changes_body(frames: list[str], last_seq: int) -> bytes:
+    """The /changes/ body around already-encoded frames (both paths use it)."""
+    return ('{"changes": [' + ", ".join(frames) + f'], "last_seq": {last_seq}}}').encode()
+
+
+def _fresh_nonce(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    nonce = b"'nonce-" + b64encode(secrets.token_bytes(16)) + b"'"
+    return [(k, _NONCE.sub(nonce, v) if k == b"content-security-policy" else v) for k, v in headers]
+
+
+def _not_modified(scope: Scope, etag: str) -> bool:
+    """If-None-Match as Django's condition() reads it (weak comparison; `*` matches)."""
+    header = _header(scope, b"if-none-match")
+    if header is None:
+        return False
+    tags = parse_etags(header.decode("latin-1"))
+    if tags == ["*"]:
+        return True
+    return any(t.removeprefix("W/") == etag.removeprefix("W/") for t in tags)
+
+
+class FastReads:
+    """ASGI middleware in front of Django's handler (liveblog/asgi.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        match = _CHANGES_PATH.fullmatch(scope["path"])
+        since = _since(scope) if match else None
+        if match is None or since is None or not _anonymous(scope):
+            await self.app(scope, receive, send)
+            return
+        if await self._answer(scope, send, match.group("slug"), since):
+            metrics.API_FAST.labels("redis").inc()
+            return
+        metrics.API_FAST.labels("django").inc()
+        await self.app(scope, receive, self._learning(scope, send))
+
+    async def _answer(self, scope: Scope, send: Send, slug: str, since: int) -> bool:
+        now = time.monotonic()
+        known = _events.get(slug)
+        learned = _headers.get(_headers_key(scope))
+        if known is None or known[3] < now or learned is None or learned[1] + LEARNED_FOR < now:
+            return False
+        event_id, stamp, db_last, _ = known
+        try:
+            found = await history.changes_after(
+                event_id, stamp, since, settings.LIVEBLOG_CATCHUP_LIMIT
+            )
+        except history.Unavailable:
+            return False
+        # Redis behind what PostgreSQL last said: a write to it failed, or is still on its way.
+        if found is None or found[0] < db_last:
+            return False
+        last_seq, frames = found
+        etag = caching.changes_etag(slug, since, event_id, stamp, last_seq)
+        headers = _fresh_nonce(learned[0])
+        if _not_modified(scope, etag):
+            headers = [(k, v) for k, v in headers if k != b"content-type"]
+            headers.append((b"etag", etag.encode()))
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return True
+        body = changes_body(frames, last_seq)
+        headers += [(b"etag", etag.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+        return True
+
+    def _learning(self, scope: Scope, send: Send) -> Send:
+        """`send`, noting the headers of the view's 200 on the way."""
+        key = _headers_key(scope)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", ())]
+                kept = [(k, v) for k, v in headers if k not in _VARIABLE]
+                _headers[key] = (kept, time.monotonic())
+            await send(message)
+
+        return sending
