@@ -34,7 +34,9 @@ import re
 import secrets
 import time
 from base64 import b64encode
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -70,6 +72,30 @@ _events: dict[str, tuple[int, int, int, float]] = {}
 # they were learned.
 _headers: dict[tuple[bytes, ...], tuple[list[tuple[bytes, bytes]], float]] = {}
 
+# The posts list's renderings, whole (status 200, headers, body), by slug, query and what
+# the headers depend on: (event id, stamp, the last seq the view saw, when, headers, body).
+# Any change a reader can see bumps last_seq (SPEC §3), so a rendering answers while Redis'
+# last seq is the one it was made at; RENDERED_FOR bounds what a change that bumps no seq
+# (none is known) could leave behind. Kept per process, the most recent RENDERINGS only:
+# a query string of one's own (a cache-buster) only ever costs its own render.
+Rendering = tuple[int, int, int, float, list[tuple[bytes, bytes]], bytes]
+_rendered: "OrderedDict[tuple[Any, ...], Rendering]" = OrderedDict()
+RENDERED_FOR = 5.0
+RENDERINGS = 1000
+_POSTS_PATH = re.compile(r"/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/posts/")
+
+# What the view saw, handed back to the ASGI layer: a dict the view (in its thread, which
+# runs in a copy of this context) fills in.
+_seen: ContextVar[dict[str, int] | None] = ContextVar("liveblog_fast_seen", default=None)
+
+
+def saw(event_id: int, stamp: int, last_seq: int) -> None:
+    """Noted by the posts list view: the event state its answer was made from."""
+    box = _seen.get()
+    if box is not None:
+        box.update(event_id=event_id, stamp=stamp, last_seq=last_seq)
+
+
 # The slugs one request has been sent to the view for, to refresh them, and when.
 _refreshing: dict[str, float] = {}
 
@@ -87,6 +113,7 @@ def forget() -> None:
     _events.clear()
     _headers.clear()
     _refreshing.clear()
+    _rendered.clear()
 
 
 def _usable(slug: str, until: float, now: float) -> bool:
@@ -169,6 +196,10 @@ class FastReads:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
+        posts = _POSTS_PATH.fullmatch(scope["path"])
+        if posts is not None and _anonymous(scope):
+            await self._posts(scope, receive, send, posts.group("slug"))
+            return
         match = _CHANGES_PATH.fullmatch(scope["path"])
         since = _since(scope) if match else None
         if match is None or since is None or not _anonymous(scope):
@@ -214,6 +245,63 @@ class FastReads:
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
         return True
+
+    async def _posts(self, scope: Scope, receive: Receive, send: Send, slug: str) -> None:
+        """The posts list: its last rendering while the event's seq has not moved, else the
+        view, whose 200 is kept."""
+        key = (slug, bytes(scope.get("query_string", b"")), _headers_key(scope))
+        kept = _rendered.get(key)
+        if kept is not None and kept[3] + RENDERED_FOR >= time.monotonic():
+            event_id, stamp, seen_seq, _, headers, body = kept
+            try:
+                current = await history.last_seq(event_id, stamp)
+            except history.Unavailable:
+                current = None
+            if current == seen_seq:
+                metrics.API_FAST.labels("rendered").inc()
+                await self._send_kept(scope, send, headers, body)
+                return
+        metrics.API_FAST.labels("django").inc()
+        box: dict[str, int] = {}
+        token = _seen.set(box)
+        start: list[Message] = []
+        chunks: list[bytes] = []
+
+        async def keeping(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.append(message)
+            elif message["type"] == "http.response.body" and start:
+                chunks.append(bytes(message.get("body", b"")))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, keeping)
+        finally:
+            _seen.reset(token)
+        if not start or start[0]["status"] != 200 or len(box) != 3 or scope["method"] != "GET":
+            return
+        headers = [(bytes(k).lower(), bytes(v)) for k, v in start[0].get("headers", ())]
+        entry = (box["event_id"], box["stamp"], box["last_seq"], time.monotonic())
+        _rendered[key] = (*entry, headers, b"".join(chunks))
+        _rendered.move_to_end(key)
+        while len(_rendered) > RENDERINGS:
+            _rendered.popitem(last=False)
+
+    async def _send_kept(
+        self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        headers = _fresh_nonce(headers)
+        etag = next((v.decode() for k, v in headers if k == b"etag"), None)
+        if etag is not None and _not_modified(scope, etag):
+            dropped = (b"content-type", b"content-length")
+            headers = [(k, v) for k, v in headers if k not in dropped]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
     def _learning(self, scope: Scope, send: Send, slug: str) -> Send:
         """`send`, noting the headers of the view's 200 on the way; a 404 (the event is gone,

@@ -201,6 +201,20 @@ async def changes_after(
     return last, [frame for _, frame in frames]
 
 
+async def last_seq(event_id: int, stamp: int) -> int | None:
+    """The last seq Redis was told of for the event, or None (no Redis, none told yet);
+    Unavailable if Redis does not answer."""
+    client = _loop_client()
+    if client is None:
+        return None
+    try:
+        value = await client.get(key_for(event_id, stamp) + ":last")
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("recent history: read failed for event %s", event_id)
+        raise Unavailable from exc
+    return int(value) if value is not None else None
+
+
 async def recent(event_id: int, stamp: int, since: int, upto: int) -> list[tuple[int, str]] | None:
     """The frames with since < seq ≤ upto, or None unless Redis has every one of them (or
     there is no Redis); Unavailable if Redis does not answer."""

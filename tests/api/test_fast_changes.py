@@ -273,3 +273,100 @@ async def test_a_new_change_is_in_the_next_fast_answer(states):
 
     assert answer["fast"]
     assert body["last_seq"] == 6 and [c["seq"] for c in body["changes"]] == [6]
+
+
+# --- the posts list: its last rendering while the event's seq holds ---------------------
+
+
+def _posts_url(event) -> str:
+    return f"/api/v1/events/{event.slug}/posts/"
+
+
+async def _posts_both(event, query: str = "", **kwargs) -> tuple[dict, dict]:
+    fast.forget()
+    slow = await call(_posts_url(event), query, **kwargs)
+    again = await call(_posts_url(event), query, **kwargs)
+    return slow, again
+
+
+def _rendered_count() -> float:
+    return _count("rendered")
+
+
+@pytest.mark.parametrize("query", ["", "limit=1", "limit=2"])
+async def test_the_posts_list_is_answered_the_same_from_its_rendering(states, query):
+    event = states
+    before = _rendered_count()
+    slow, again = await _posts_both(event, query)
+
+    assert _rendered_count() == before + 1, "the second is the kept rendering"
+    assert _comparable(again) == _comparable(slow)
+    assert slow["status"] == 200 and slow["headers"]["cache-control"] == "no-cache"
+    # The removed entry is in neither; the corrected one has its current text.
+    assert RETRACTED not in again["body"].decode()
+
+
+async def test_the_posts_list_rendering_follows_the_cursor(states):
+    event = states
+    first = json.loads((await call(_posts_url(event), "limit=1"))["body"])
+    cursor = first["next"].split("?", 1)[1]
+    slow, again = await _posts_both(event, cursor)
+
+    assert _comparable(again) == _comparable(slow)
+    assert json.loads(again["body"])["results"][0]["id"] != first["results"][0]["id"]
+
+
+async def test_a_posts_list_etag_is_a_304_from_the_rendering_too(states):
+    event = states
+    first = await call(_posts_url(event))
+    match = [(b"if-none-match", first["headers"]["etag"].encode())]
+    slow = await call(_posts_url(event), headers=match)  # the view: the 200 above is kept
+    before = _rendered_count()
+    again = await call(_posts_url(event), headers=match)
+
+    assert slow["status"] == 304 and _rendered_count() == before + 1
+    assert _comparable(again) == _comparable(slow)
+
+
+async def test_a_change_makes_the_next_posts_list_the_views(states):
+    event = states
+    await _posts_both(event)
+    author = await sync_to_async(lambda: event.memberships.first().user)()
+    await sync_to_async(publish_now)(event, author, "Later")
+    # Redis is told just after the commit: poll until the list has the new entry.
+    deadline = time.monotonic() + 10
+    while True:
+        answer = await call(_posts_url(event))
+        bodies = [p["body"] for p in json.loads(answer["body"])["results"]]
+        if "Later" in bodies or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+
+    assert bodies[0] == "Later"
+    before = _rendered_count()
+    again = await call(_posts_url(event))
+    assert _rendered_count() == before + 1 and again["body"] == answer["body"]
+
+
+async def test_the_posts_list_with_redis_down_is_the_views(states, settings, unused_tcp_port):
+    event = states
+    slow, _ = await _posts_both(event)
+    settings.LIVEBLOG_HISTORY_URL = f"redis://127.0.0.1:{unused_tcp_port}/0"
+    history._loop_clients.clear()
+    before = _rendered_count()
+    again = await call(_posts_url(event))
+
+    assert _rendered_count() == before
+    assert _comparable(again) == _comparable(slow)
+
+
+async def test_a_posts_list_with_credentials_or_a_bad_query_is_never_kept(states):
+    event = states
+    for _ in range(2):
+        bad = await call(_posts_url(event), "limit=0")
+    assert bad["status"] == 400 and "error" in json.loads(bad["body"])
+    before = _rendered_count()
+    for _ in range(2):
+        refused = await call(_posts_url(event), headers=[(b"authorization", b"Bearer nope")])
+    assert refused["status"] == 401
+    assert _rendered_count() == before
