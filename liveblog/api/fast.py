@@ -30,6 +30,8 @@ Sameness with the view, by construction rather than by a second copy of the rule
 tests/api/test_fast_changes.py compares both paths' answers state by state.
 """
 
+import asyncio
+import contextlib
 import re
 import secrets
 import time
@@ -81,6 +83,8 @@ _headers: dict[tuple[bytes, ...], tuple[list[tuple[bytes, bytes]], float]] = {}
 Rendering = tuple[int, int, int, float, list[tuple[bytes, bytes]], bytes]
 _rendered: "OrderedDict[tuple[Any, ...], Rendering]" = OrderedDict()
 RENDERED_FOR = 5.0
+# The renderings being made by the view now, each a future its waiters await.
+_making: "dict[tuple[Any, ...], asyncio.Future[None]]" = {}
 RENDERINGS = 1000
 _POSTS_PATH = re.compile(r"/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/posts/")
 
@@ -248,19 +252,51 @@ class FastReads:
 
     async def _posts(self, scope: Scope, receive: Receive, send: Send, slug: str) -> None:
         """The posts list: its last rendering while the event's seq has not moved, else the
-        view, whose 200 is kept."""
+        view, whose 200 is kept. One request at a time goes to the view for a rendering
+        (the others wait for it, or answer the old one while its seq holds): a change, or
+        a rendering's age, must not send every connection to the view at once."""
         key = (slug, bytes(scope.get("query_string", b"")), _headers_key(scope))
-        kept = _rendered.get(key)
-        if kept is not None and kept[3] + RENDERED_FOR >= time.monotonic():
-            event_id, stamp, seen_seq, _, headers, body = kept
-            try:
-                current = await history.last_seq(event_id, stamp)
-            except history.Unavailable:
-                current = None
-            if current == seen_seq:
-                metrics.API_FAST.labels("rendered").inc()
-                await self._send_kept(scope, send, headers, body)
+        if await self._kept(scope, send, key, refreshing=key in _making):
+            return
+        making = _making.get(key)
+        if making is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(making), REFRESHING_FOR)
+            if await self._kept(scope, send, key, refreshing=False):
                 return
+            await self._render(scope, receive, send, key)
+            return
+        made = _making[key] = asyncio.get_running_loop().create_future()
+        try:
+            await self._render(scope, receive, send, key)
+        finally:
+            del _making[key]
+            made.set_result(None)
+
+    async def _kept(self, scope: Scope, send: Send, key: tuple[Any, ...], refreshing: bool) -> bool:
+        """Answer with the kept rendering if it holds: Redis' last seq is the one it was
+        made at, and it is young enough (a little older while another request renders)."""
+        kept = _rendered.get(key)
+        if kept is None:
+            return False
+        event_id, stamp, seen_seq, made_at, headers, body = kept
+        age = time.monotonic() - made_at
+        if age > RENDERED_FOR + (REFRESHING_FOR if refreshing else 0.0):
+            return False
+        try:
+            current = await history.last_seq(event_id, stamp)
+        except history.Unavailable:
+            return False
+        if current != seen_seq:
+            return False
+        metrics.API_FAST.labels("rendered").inc()
+        await self._send_kept(scope, send, headers, body)
+        return True
+
+    async def _render(
+        self, scope: Scope, receive: Receive, send: Send, key: tuple[Any, ...]
+    ) -> None:
+        """The view's answer, kept when it is a 200 to a GET."""
         metrics.API_FAST.labels("django").inc()
         box: dict[str, int] = {}
         token = _seen.set(box)
