@@ -370,3 +370,41 @@ async def test_a_posts_list_with_credentials_or_a_bad_query_is_never_kept(states
         refused = await call(_posts_url(event), headers=[(b"authorization", b"Bearer nope")])
     assert refused["status"] == 401
     assert _rendered_count() == before
+
+
+# --- no herd into the view --------------------------------------------------------------
+
+
+async def test_one_poll_refreshes_what_was_learned_while_the_others_are_answered(states):
+    event = states
+    await both(event, "since=5")
+    known = fast._events[event.slug]
+    fast._events[event.slug] = (*known[:3], time.monotonic() - 0.1)  # just past its time
+    before, before_redis = _count("django"), _count("redis")
+
+    answers = await asyncio.gather(*(call(_url(event), "since=5") for _ in range(6)))
+
+    # (Counted for the six together: `fast` of each answer reads a shared counter.)
+    assert _count("django") == before + 1, "one poll went to the view"
+    assert _count("redis") == before_redis + 5
+    assert len({a["body"] for a in answers}) == 1
+
+
+async def test_one_request_renders_a_changed_posts_list_while_the_others_wait(states):
+    event = states
+    await _posts_both(event)
+    author = await sync_to_async(lambda: event.memberships.first().user)()
+    await sync_to_async(publish_now)(event, author, "Later")
+    client = _redis()
+    key = history.key_for(event.pk, history.stamp_of(event.created_at)) + ":last"
+    deadline = time.monotonic() + 10
+    while int(client.get(key) or 0) < 6 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    client.close()
+    before = _count("django")
+
+    answers = await asyncio.gather(*(call(_posts_url(event)) for _ in range(6)))
+
+    assert _count("django") == before + 1, "one request rendered the list"
+    assert len({a["body"] for a in answers}) == 1
+    assert json.loads(answers[0]["body"])["results"][0]["body"] == "Later"
