@@ -1,4 +1,5 @@
-"""The hot anonymous read of the API, answered before Django: `GET …/changes/?since=N`.
+"""The hot anonymous reads of the API, answered before Django: `GET …/changes/?since=N`, and
+the posts list from its last rendering while the event's seq holds (`FastReads._posts`).
 
 A reader whose proxy blocks WebSockets polls `/changes/?since=<last seq it has>` every few
 seconds (static/js/live.js), and every reader at one state asks the same URL. Through the
@@ -83,9 +84,9 @@ _headers: dict[tuple[bytes, ...], tuple[list[tuple[bytes, bytes]], float]] = {}
 Rendering = tuple[int, int, int, float, list[tuple[bytes, bytes]], bytes]
 _rendered: "OrderedDict[tuple[Any, ...], Rendering]" = OrderedDict()
 RENDERED_FOR = 5.0
+RENDERINGS = 1000
 # The renderings being made by the view now, each a future its waiters await.
 _making: "dict[tuple[Any, ...], asyncio.Future[None]]" = {}
-RENDERINGS = 1000
 _POSTS_PATH = re.compile(r"/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/posts/")
 
 # What the view saw, handed back to the ASGI layer: a dict the view (in its thread, which
@@ -314,6 +315,8 @@ class FastReads:
             await self.app(scope, receive, keeping)
         finally:
             _seen.reset(token)
+        if start and start[0]["status"] == 404:  # the event is gone (or renamed)
+            _rendered.pop(key, None)
         if not start or start[0]["status"] != 200 or len(box) != 3 or scope["method"] != "GET":
             return
         headers = [(bytes(k).lower(), bytes(v)) for k, v in start[0].get("headers", ())]

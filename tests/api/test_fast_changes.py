@@ -408,3 +408,21 @@ async def test_one_request_renders_a_changed_posts_list_while_the_others_wait(st
     assert _count("django") == before + 1, "one request rendered the list"
     assert len({a["body"] for a in answers}) == 1
     assert json.loads(answers[0]["body"])["results"][0]["body"] == "Later"
+
+
+async def test_a_removed_event_is_forgotten_by_the_first_answer_after_its_time(states):
+    event = states
+    await _posts_both(event)
+    await call(_url(event), "since=0")  # the view's: the slug is learned
+    assert (await call(_url(event), "since=0"))["fast"]
+    await sync_to_async(event.delete)()
+    # What was learned runs out (LEARNED_FOR, RENDERED_FOR): made to have run out already.
+    fast._events[event.slug] = (*fast._events[event.slug][:3], time.monotonic() - 0.1)
+    for key, kept in list(fast._rendered.items()):
+        fast._rendered[key] = (*kept[:3], kept[3] - fast.RENDERED_FOR - 1, *kept[4:])
+
+    for _ in range(2):
+        gone = await call(_url(event), "since=0")
+        assert gone["status"] == 404 and not gone["fast"]
+        listed = await call(_posts_url(event))
+        assert listed["status"] == 404 and "error" in json.loads(listed["body"])
