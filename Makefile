@@ -15,7 +15,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format check-services chromium java deploy-tools bench clean messages lighthouse vendor
+.PHONY: run test lint format check-services chromium java deploy-tools bench-tools bench clean messages lighthouse vendor
 
 # `make run` installs what running needs (the project's dependencies); the test and lint
 # tools (the `dev` extra) come only with the targets that use them. Both install with uv (from
@@ -94,6 +94,18 @@ deploy-tools:
 			echo "The deployment tests need Debian's nginx and pgbouncer: sudo apt-get install nginx pgbouncer"; exit 1; \
 		fi; }
 
+# The API read bench (`python -m bench api`) loads the server with wrk, the HTTP load tool
+# whose own cost stays far below the server's: Python clients top out near the floor app's
+# rate on these 2 cores and would measure themselves.
+bench-tools:
+	@test -x /usr/bin/wrk || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's wrk for the API bench..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "The API bench needs Debian's wrk: sudo apt-get install wrk"; exit 1; \
+		fi; }
+
 # axe-core (pinned in package-lock.json) for the accessibility tests.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { \
@@ -150,7 +162,7 @@ lighthouse: $(STAMP) chromium
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		DEBUG=1 $(BIN)/python tests/e2e/reader_audit.py $(AUDIT_ARGS)
 
-bench: $(STAMP) check-services
+bench: $(STAMP) check-services bench-tools
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="servers run at the smallest size only")  # fmt: skip
     parser.add_argument("--api-servers", type=lambda s: s.split(","), default=None)
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
-                        help="sections: fanout,render,api")  # fmt: skip
+                        help="sections: fanout,render,api (and wrk)")  # fmt: skip
     parser.add_argument("--posts", type=int, default=None)
     parser.add_argument("--interval", type=float, default=None)
     parser.add_argument("--baseline-posts", type=int, default=20)
@@ -441,6 +441,14 @@ def main(argv: list[str] | None = None) -> int:
         if "api" in options.only:
             for spec in options.api_servers:
                 api(ctx, spec)
+        # --- issue 13: API reads under wrk against the same-bytes floor (bench/api_wrk.py) ---
+        # Not in the default sections (it needs Debian's wrk, `make bench-tools`): `--only
+        # wrk`, or run `python -m bench.api_wrk` itself for its options.
+        if "wrk" in options.only:
+            from bench import api_wrk
+
+            api_wrk.main(["--seconds", "3" if quick else "10", "--connections", "32"])
+        # --- end of issue 13's block ---
     finally:
         if ctx.workers is not None:
             ctx.workers.close()

@@ -32,3 +32,8 @@ DB_CONNECTIONS = Counter(
     "Database connections requests got: kept from an earlier request, or opened (a login)",
     ["source"],
 )
+API_FAST = Counter(
+    "liveblog_api_fast_total",
+    "Anonymous /changes/ polls: answered from Redis before Django, or passed on to Django",
+    ["path"],
+)

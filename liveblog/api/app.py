@@ -173,8 +173,9 @@ def frame(view: View, allow: tuple[str, ...] | None = None) -> View:
                 request.method = method
             if response.status_code == 405 and "Allow" in response:
                 response = _not_allowed(method, response["Allow"].split(", "))
-        if method in READS:
-            # Drafts and tokens make answers per-caller; always revalidate.
+        if method in READS and "Cache-Control" not in response:
+            # Drafts and tokens make answers per-caller; always revalidate (unless the view
+            # knows better: the change log's anonymous answers, liveblog/http/caching.py).
             response["Cache-Control"] = "no-cache"
         return response
 

@@ -30,6 +30,7 @@ from django.views.decorators.http import condition
 from liveblog.blog import selectors
 from liveblog.blog.branding import Brand
 from liveblog.blog.models import Change, Event
+from liveblog.live.history import stamp_of
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,56 @@ def rendered_once(view: View) -> View:
                 )
             except Exception:
                 logger.warning("page cache unavailable", exc_info=True)
+        return response
+
+    return wrapper
+
+
+# The change log after a seq: every reader at one state asks the same URL, so a shared cache
+# may answer them all for a second (nginx collapses their misses into one request, deploy/
+# nginx.conf). A second old is what a poll every few seconds tolerates, and never wrong: an
+# answer carries its own last_seq, and the next poll asks from there (no gap, no duplicate).
+CHANGES_MAX_AGE = 1
+
+
+def changes_etag(slug: str, since: int, event_id: int, stamp: int, last_seq: int) -> str:
+    """The tag of `/changes/?since=`: the answer depends on the resource (slug, since), the
+    event (its id and creation stamp: a recreated database reuses ids) and its last seq
+    alone (a retold frame always comes with a new seq). No language or release: the body is
+    the log's JSON. The fast path (liveblog/api/fast.py) computes it from Redis alone."""
+    key = "|".join(map(str, ("changes", slug, since, event_id, stamp, last_seq)))
+    return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def anonymous(request: HttpRequest) -> bool:
+    """No credentials at all: the answer is the same for everyone who asks so."""
+    return "Authorization" not in request.headers and (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+def _changes_state_etag(
+    request: HttpRequest, slug: str, since: int = 0, **kwargs: Any
+) -> str | None:
+    event = event_for(request, slug) if _safe(request) else None
+    if event is None:
+        return None
+    return changes_etag(slug, since, event.pk, stamp_of(event.created_at), event.last_seq)
+
+
+def conditional_changes(view: View) -> View:
+    """ETag from the event's state, 304 when unchanged, and a Cache-Control that lets shared
+    caches keep an anonymous answer CHANGES_MAX_AGE seconds (with credentials: always
+    revalidate, the API frame's `no-cache`)."""
+    conditional = condition(etag_func=_changes_state_etag)(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = conditional(request, *args, **kwargs)
+        if response.status_code in (200, 304) and anonymous(request):
+            response["Cache-Control"] = (
+                f"public, max-age={CHANGES_MAX_AGE}, s-maxage={CHANGES_MAX_AGE}"
+            )
         return response
 
     return wrapper

@@ -55,14 +55,21 @@ def _client() -> "redis.Redis | None":
 
 # One round trip, atomic: keep a change's frame, retell the earlier frames of its post that
 # are still kept (replace if present: a seq trimmed away stays away), trim to the window,
-# renew the TTLs. KEYS: the frames (a sorted set scored by seq) and each post's latest seq
-# kept (a hash). ARGV: seq, frame, subject (`post:<id>`, `event`, or ''), window, TTL, then the
-# retold (seq, frame) pairs. Two processes can push one subject's changes out of commit
+# renew the TTLs. KEYS: the frames (a sorted set scored by seq), each post's latest seq
+# kept (a hash) and the highest seq told to Redis (a string: the event's last_seq as Redis
+# knows it, read by the API's fast path, liveblog/api/fast.py, without asking PostgreSQL).
+# ARGV: seq, frame, subject (`post:<id>`, `event`, or ''), window, TTL, then the retold
+# (seq, frame) pairs. Two processes can push one subject's changes out of commit
 # order: a change older than the subject's latest kept one is stale (its text may be retracted by
 # then), so it is not kept, and its seq stays a hole that sends a reader to the log.
 _KEEP = """
 local seq = tonumber(ARGV[1])
 local post = ARGV[3]
+if tonumber(redis.call('GET', KEYS[3]) or '0') < seq then
+  redis.call('SET', KEYS[3], seq, 'EX', ARGV[5])
+else
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
 if post ~= '' then
   local latest = tonumber(redis.call('HGET', KEYS[2], post) or '0')
   if latest > seq then
@@ -86,7 +93,7 @@ return 1
 def _keep_args(key: str, message: dict[str, Any]) -> list[Any]:
     subject = message.get("subject") or ""
     # As many frames as a reconnecting reader is ever replayed (more gets a reset).
-    args: list[Any] = [2, key, key + ":posts", message["seq"], message["frame"]]
+    args: list[Any] = [3, key, key + ":posts", key + ":last", message["seq"], message["frame"]]
     args += [subject, settings.LIVEBLOG_CATCHUP_LIMIT, TTL]
     for seq, frame in message.get("replaces") or ():
         args += [seq, frame]
@@ -148,6 +155,64 @@ def contiguous(frames: list[tuple[int, str]], since: int, upto: int) -> bool:
 
 class Unavailable(Exception):
     """Redis did not answer."""
+
+
+# One round trip for the API's fast path: the last seq Redis was told of, and the frames
+# after `since` up to it (at most ARGV[2] of them). Read in one script so that the frames and
+# the last seq are one state: a change recorded between two separate reads could otherwise
+# name a last_seq whose frame the answer lacks.
+_READ = """
+local last = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if last < 0 then
+  return {-1}
+end
+local upto = math.min(last, tonumber(ARGV[1]) + tonumber(ARGV[2]))
+if upto <= tonumber(ARGV[1]) then
+  return {last}
+end
+return {last, redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[1]) + 1, upto, 'WITHSCORES')}
+"""
+
+
+async def changes_after(
+    event_id: int, stamp: int, since: int, limit: int
+) -> tuple[int, list[str]] | None:
+    """The last seq Redis knows and the frames after `since` (at most `limit`, oldest first),
+    or None unless Redis holds every one of them and knows the last seq (no Redis, an event
+    not yet told, a hole); Unavailable if Redis does not answer."""
+    client = _loop_client()
+    if client is None:
+        return None
+    key = key_for(event_id, stamp)
+    try:
+        reply = await client.eval(_READ, 2, key, key + ":last", since, limit)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("recent history: read failed for event %s", event_id)
+        raise Unavailable from exc
+    last = int(reply[0])
+    if last < 0:
+        return None
+    if len(reply) == 1:
+        return last, []
+    flat = reply[1]
+    frames = [(int(float(flat[i + 1])), flat[i].decode()) for i in range(0, len(flat), 2)]
+    if not contiguous(frames, since, min(last, since + limit)):
+        return None
+    return last, [frame for _, frame in frames]
+
+
+async def last_seq(event_id: int, stamp: int) -> int | None:
+    """The last seq Redis was told of for the event, or None (no Redis, none told yet);
+    Unavailable if Redis does not answer."""
+    client = _loop_client()
+    if client is None:
+        return None
+    try:
+        value = await client.get(key_for(event_id, stamp) + ":last")
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("recent history: read failed for event %s", event_id)
+        raise Unavailable from exc
+    return int(value) if value is not None else None
 
 
 async def recent(event_id: int, stamp: int, since: int, upto: int) -> list[tuple[int, str]] | None:

@@ -140,14 +140,18 @@ export class LiveStream {
   async fillGap() {
     if (this.fetching) return;
     this.fetching = true;
+    let told = 0; // the last_seq of the last answer
     try {
       for (;;) {
+        // The browser's own cache rules (`default`): the answer is `public, max-age=1`, shared
+        // by every reader at this seq through nginx and CDNs. "no-store" would add
+        // `Cache-Control: no-cache` to the request, which a CDN may take as "ask the origin".
         const response = await fetch(`${this.root.dataset.changes}?since=${this.lastSeq}`, {
           headers: { Accept: "application/json" },
-          cache: "no-store",
         });
         if (!response.ok) throw new Error(`changes: HTTP ${response.status}`);
         const data = await response.json();
+        told = data.last_seq;
         if (data.last_seq - this.lastSeq > RELOAD_AFTER_MISSED) {
           location.reload();
           return;
@@ -162,6 +166,14 @@ export class LiveStream {
       return;
     }
     this.fetching = false;
+    // An answer up to a second old (a shared cache keeps it that long) may not have reached
+    // a change the socket has already sent: ask again in a while, not at once and again.
+    const newest = Math.max(0, ...this.pending.map((m) => m.seq));
+    if (newest > this.lastSeq + 1 && told < newest - 1) {
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => this.fillGap(), 1100);
+      return;
+    }
     const queued = this.pending.sort((a, b) => a.seq - b.seq);
     this.pending = [];
     for (const message of queued) this.accept(message);

@@ -184,6 +184,7 @@ class Nginx:
             (r"\blisten 80\b", f"listen 127.0.0.1:{self.port}"),
             (r"/var/log/nginx/access\.log", str(self.folder / "access.log")),
             (r"/var/cache/nginx/pages", str(self.folder / "cache" / "pages")),
+            (r"/var/cache/nginx/api\b", str(self.folder / "cache" / "api")),
             (r"root /srv;", f"root {self.media_root.parent};"),
             # Additions, not changes: Debian's nginx keeps its temporary files in /var/lib/nginx;
             # and a log of which upstream answered each request, for the tests to read.

@@ -8,8 +8,10 @@ import json
 import re
 import secrets
 import signal
+import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from email.message import Message
 from typing import Any
 
@@ -368,3 +370,73 @@ def test_a_scheduled_entry_reaches_a_reader_through_nginx_from_the_worker(topolo
         wait_until(lambda: reader.created(body["id"]), what="the entry through nginx")
     assert len(reader.created(body["id"])) == 1
     assert f"published entry {body['id']} " in topology.worker.output()
+
+
+def _origin_polls(topology) -> float:
+    """The change-log polls the `web` processes answered (fast path or view), read from
+    each process's own counter: what reached the origin, whatever nginx says."""
+    total = 0.0
+    for server in topology.web:
+        request = urllib.request.Request(
+            f"{server.url}/metrics",
+            headers={"Authorization": f"Bearer {server.env['METRICS_TOKEN']}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            text = response.read().decode()
+        for value in re.findall(r"^liveblog_api_fast_total\{[^}]*\} (\S+)$", text, re.MULTILINE):
+            total += float(value)
+    return total
+
+
+def _poll(url: str) -> tuple[int, dict[str, Any], str]:
+    with urllib.request.urlopen(url, timeout=15) as response:
+        return response.status, json.loads(response.read()), response.headers["X-Cache"]
+
+
+async def test_identical_polls_of_the_change_log_cost_the_origin_one_request(topology, newsroom):
+    """Issue 13: readers without WebSockets poll `/changes/?since=<last>`; N of them at one
+    state make one request to the application, and a change is theirs within the answer's
+    validity (1 s) and a second."""
+    await publish(topology, newsroom, "Before the crowd")
+    url = f"{topology.nginx.url}/api/v1/events/{newsroom.event.slug}/changes/?since=1"
+    before = _origin_polls(topology)
+    crowd = 40
+    # A thread each, released together: all ask within the answer's second of validity.
+    barrier = threading.Barrier(crowd)
+
+    def one(_: int) -> tuple[int, dict[str, Any], str]:
+        barrier.wait(timeout=30)
+        return _poll(url)
+
+    with ThreadPoolExecutor(max_workers=crowd) as pool:
+        answers = await asyncio.to_thread(lambda: list(pool.map(one, range(crowd))))
+
+    assert all(status == 200 for status, _, _ in answers)
+    assert all(body == {"changes": [], "last_seq": 1} for _, body, _ in answers)
+    assert _origin_polls(topology) - before == 1, "one request upstream for the whole crowd"
+    assert sum(cache == "MISS" for _, _, cache in answers) == 1
+
+    loop = asyncio.get_running_loop()
+    await publish(topology, newsroom, "While they poll")
+    published = loop.time()
+    while True:
+        _, body, _ = await asyncio.to_thread(_poll, url)
+        if body["last_seq"] == 2 or loop.time() - published > 10:
+            break
+        await asyncio.sleep(0.05)
+    visible_after = loop.time() - published
+    assert body["last_seq"] == 2 and [c["seq"] for c in body["changes"]] == [2]
+    assert visible_after < 2.0, f"the change took {visible_after:.2f} s to reach the pollers"
+
+
+def test_polls_with_credentials_are_never_answered_from_the_cache(topology, newsroom):
+    url = f"{topology.nginx.url}/api/v1/events/{newsroom.event.slug}/changes/?since=0"
+    _poll(url)  # in the cache now
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer not-a-token"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)
+    assert refused.value.code == 401
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {newsroom.token}"})
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.headers["X-Cache"] == "BYPASS"
+        assert response.headers["Cache-Control"] == "no-cache"
