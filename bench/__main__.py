@@ -1,7 +1,9 @@
 """`python -m bench [--quick]`: the live blog's benchmarks, printed as Markdown tables.
 
 (a) fan-out to N readers of one event, (b) reconnect storm, (c) reader page render, (d) API
-throughput, (e) the same fan-out against the pure-`websockets` floor server, with ratios.
+throughput, (e) the same fan-out against the pure-`websockets` floor server, with ratios;
+and issue 13's herd (newcomers arriving on top of connected readers, bench/herd.py) and
+many live events on one process (bench/events.py).
 Everything runs on 127.0.0.1, is bounded in count and time, and starts and stops its own
 servers. See bench/RESULTS.md for what each column means and the figures measured here.
 """
