@@ -1,7 +1,9 @@
 """`python -m bench [--quick]`: the live blog's benchmarks, printed as Markdown tables.
 
 (a) fan-out to N readers of one event, (b) reconnect storm, (c) reader page render, (d) API
-throughput, (e) the same fan-out against the pure-`websockets` floor server, with ratios.
+throughput, (e) the same fan-out against the pure-`websockets` floor server, with ratios;
+and issue 13's herd (newcomers arriving on top of connected readers, bench/herd.py) and
+many live events on one process (bench/events.py).
 Everything runs on 127.0.0.1, is bounded in count and time, and starts and stops its own
 servers. See bench/RESULTS.md for what each column means and the figures measured here.
 """
@@ -42,7 +44,9 @@ class Context:
         self.data: fixtures.Data | None = None
         self.sample_payload: dict[str, Any] = {}
         self.workers: Workers | None = None
-        self.results: dict[str, Any] = {"fanout": [], "storm": [], "render": {}, "api": []}
+        self.results: dict[str, Any] = {
+            "fanout": [], "storm": [], "render": {}, "api": [], "herd": [], "events": []
+        }  # fmt: skip
 
     def log(self, text: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
@@ -369,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="servers run at the smallest size only")  # fmt: skip
     parser.add_argument("--api-servers", type=lambda s: s.split(","), default=None)
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
-                        help="sections: fanout,render,api (and wrk)")  # fmt: skip
+                        help="fanout,render,api,herd,events (and wrk, pollers)")  # fmt: skip
     parser.add_argument("--posts", type=int, default=None)
     parser.add_argument("--interval", type=float, default=None)
     parser.add_argument("--baseline-posts", type=int, default=20)
@@ -389,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers-database-url", default=None,
                         help="the bench database as the servers reach it, e.g. through a "
                         "pgbouncer in transaction mode (sets DATABASE_POOLED=1)")  # fmt: skip
+    # --- issue 13: the herd and many events (bench/herd.py, bench/events.py) ---
+    parser.add_argument("--herd", type=lambda s: [int(x) for x in s.split("+")], default=None,
+                        help="connected+newcomers, e.g. 5000+5000")  # fmt: skip
+    parser.add_argument("--herd-spread", type=float, default=5.0)
+    parser.add_argument("--herd-window", type=float, default=10.0,
+                        help="seconds of steady publishing measured before the herd")  # fmt: skip
+    parser.add_argument("--events", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                        help="numbers of live events, e.g. 10,100,1000")  # fmt: skip
+    parser.add_argument("--events-seconds", type=float, default=None)
+    parser.add_argument("--crowd-server", default="uvicorn-sansio")
     parser.add_argument("--save", default=None, help="write the raw results as JSON here")
     options = parser.parse_args(argv)
     quick = options.quick
@@ -407,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     options.api_servers = options.api_servers or ["daphne", "uvicorn-sansio"]
     options.posts = options.posts or (12 if quick else 20)
     options.api_seconds = options.api_seconds or (2.0 if quick else 5.0)
-    options.only = options.only or {"fanout", "render", "api"}
+    options.only = options.only or {"fanout", "render", "api", "herd", "events"}
+    options.herd = options.herd or ([1000, 1000] if quick else [5000, 5000])
+    options.events = options.events or ([10, 100] if quick else [10, 100, 1000])
+    options.events_seconds = options.events_seconds or (10.0 if quick else 20.0)
     if quick:
         options.render_repeats = min(options.render_repeats, 15)
 
@@ -436,6 +453,25 @@ def main(argv: list[str] | None = None) -> int:
                     ctx.log(f"  {spec} at {n} failed: {exc!r}")
                     ctx.results.setdefault("failures", []).append(f"{spec} N={n}: {exc!r}")
                 _save(ctx)
+        # --- issue 13: the herd and many events, each on its own fresh processes ---
+        if {"herd", "events"} & options.only and ctx.workers is None:
+            ctx.workers = Workers(options.client_procs)
+        if "herd" in options.only:
+            from bench.herd import herd
+
+            existing, newcomers = options.herd
+            ctx.results["herd"].append(
+                herd(ctx, options.crowd_server, existing, newcomers, options.herd_spread)
+            )
+            _save(ctx)
+        if "events" in options.only:
+            from bench.events import events
+
+            for count in options.events:
+                ctx.results["events"].append(
+                    events(ctx, options.crowd_server, count, 5, options.events_seconds)
+                )
+                _save(ctx)
         if "render" in options.only:
             render(ctx)
         if "api" in options.only:
@@ -448,6 +484,13 @@ def main(argv: list[str] | None = None) -> int:
             from bench import api_wrk
 
             api_wrk.main(["--seconds", "3" if quick else "10", "--connections", "32"])
+        # Polling readers through the shipped nginx (bench/pollers.py; Debian's nginx, `make
+        # deploy-tools`): `--only pollers`, or `python -m bench.pollers` for its options.
+        if "pollers" in options.only:
+            from bench import pollers
+
+            readers = ["--readers", "1000", "--seconds", "15"] if quick else []
+            pollers.main(readers)
         # --- end of issue 13's block ---
     finally:
         if ctx.workers is not None:

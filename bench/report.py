@@ -123,6 +123,59 @@ def api_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def herd_table(rows: list[dict[str, Any]]) -> str:
+    out = [
+        [
+            r["server"],
+            f"{_f(r['connected'])} / {_f(r['existing'])}",
+            f"{_f(r['newcomers'])} in {_f(r['spread_s'])} s",
+            _f(r["greeted"]),
+            _f(r["handshakes_per_s"]),
+            f"{_f(r['current'])} after {_f(r['all_current_s'], 1)} s",
+            f"{_f(r['p99_before_ms'])} → {_f(r['p99_during_ms'])}",
+            _f(r["queries"]),
+            _f(r["queries_per_newcomer"], 3),
+            _f(r["origin_pages"]),
+            _f(r.get("web_queries")),
+            _f(r["failed"]),
+            _f(r["cpu_s"], 1),
+        ]
+        for r in rows
+    ]
+    header = [
+        "server", "connected", "newcomers", "greeted", "handshakes / s (first page GET → last"
+        " hello)", "newcomers current after (from the first page GET)",
+        "existing readers' p99 ms before → during",
+        "live process SQL statements during the herd", "per newcomer",
+        "page GETs at the origin", "web process SQL (pages + publishes)", "failed",
+        "server CPU s",
+    ]  # fmt: skip
+    return _table(header, out)
+
+
+def events_table(rows: list[dict[str, Any]]) -> str:
+    base = rows[0] if rows else None
+    out = [
+        [
+            r["server"],
+            _f(r["events"]),
+            f"{_f(r['connected'])} in {_f(r['connect_s'], 1)} s",
+            f"{_f(r['deliveries'])} / {_f(r['expected'])}",
+            _f(r["p50_ms"], 1),
+            _f(r["p99_ms"], 1),
+            _f(r["p99_ms"] / base["p99_ms"], 2) if base and base["p99_ms"] and r["p99_ms"] else "-",
+            _f(r["cpu_pct"], 1),
+            _f(r["queries_per_s"], 2),
+        ]
+        for r in rows
+    ]
+    header = [
+        "server", "live events", "readers connected", "deliveries", "p50 ms", "p99 ms",
+        "p99 / first row", "live process CPU %", "SQL statements / s",
+    ]  # fmt: skip
+    return _table(header, out)
+
+
 def markdown(results: dict[str, Any]) -> str:
     parts = ["## Machine", ""]
     parts += [f"- {k}: {v}" for k, v in results.get("machine", {}).items()]
@@ -134,6 +187,10 @@ def markdown(results: dict[str, Any]) -> str:
         parts += ["", "## Reader page, 2,000 entries (c)", "", render_table(results["render"])]
     if results["api"]:
         parts += ["", "## API (d)", "", api_table(results["api"])]
+    if results.get("herd"):
+        parts += ["", "## The herd (issue 13)", "", herd_table(results["herd"])]
+    if results.get("events"):
+        parts += ["", "## Many events x 5 readers (issue 13)", "", events_table(results["events"])]
     for failure in results.get("failures", []):
         parts += ["", f"FAILED: {failure}"]
     parts += ["", f"Total bench time: {results.get('seconds', 0):.0f} s"]

@@ -58,12 +58,22 @@ class Swarm:
     storm_failed: int = 0
     last_seq: dict[int, int] = field(default_factory=dict)
     expect_close: bool = False
+    # The herd (bench/herd.py): newcomers' indices -> when each started its page GET, ns;
+    # their deliveries are not counted as the existing readers' latencies.
+    newcomers: dict[int, int] = field(default_factory=dict)
+    herd_failed: int = 0
+    herd_hello: dict[int, int] = field(default_factory=dict)
 
     # --- callbacks from the readers --------------------------------------------------
 
     def on_hello(self, reader: Reader, seq: int) -> None:
         # A first connection stands for a page load: the reader has everything up to hello.
         # After a storm reconnect it has what it saw before the drop, and catches up.
+        if reader.index in self.newcomers:
+            # A newcomer is current once the changes after its page's seq have reached it,
+            # not when greeted (its hello names the event's seq, not what it has).
+            self.herd_hello.setdefault(reader.index, time.time_ns())
+            return
         if not self.storm_start:
             self.last_seq[reader.index] = max(self.last_seq.get(reader.index, -1), seq)
         else:
@@ -87,7 +97,7 @@ class Swarm:
         if self.storm_start:
             self.storm_got.setdefault(reader.index, {}).setdefault(seq, now)
             return
-        if not self.recording:
+        if not self.recording or reader.index in self.newcomers:
             return
         count = self.counts.get(seq, 0)
         self.counts[seq] = count + 1
@@ -197,6 +207,42 @@ class Swarm:
             "resets": self.resets,
         }
 
+    # --- the herd --------------------------------------------------------------------
+
+    async def herd(
+        self, target: Target, count: int, spread: float, page: str, page_port: int
+    ) -> None:
+        """`count` newcomers, each at a random moment within `spread` seconds: GET the event
+        page (from `page_port`, a web process as in production), read its data-seq, and open
+        the socket with ?since=<that seq>, as the reader page's script does."""
+        from bench.herd import fetch_seq
+
+        base = len(self.readers)
+        self.readers.extend([None] * count)  # type: ignore[list-item]
+        self.herd_failed = 0
+
+        async def one(index: int) -> None:
+            await asyncio.sleep(random.uniform(0, spread))
+            self.newcomers[index] = time.time_ns()
+            seq = await fetch_seq(target.host, page_port, page)
+            if seq is not None:
+                self.last_seq[index] = seq
+            if seq is None or not await self.open_one(target, index, f"{target.path}?since={seq}"):
+                self.herd_failed += 1
+
+        await asyncio.gather(*(one(base + i) for i in range(count)))
+
+    def herd_report(self, target_seq: int) -> dict[str, Any]:
+        current = [i for i in self.newcomers if self.last_seq.get(i, -1) >= target_seq]
+        return {
+            "newcomers": len(self.newcomers),
+            "hellos": len(self.herd_hello),
+            "current": len(current),
+            "failed": self.herd_failed,
+            "first_start_ns": min(self.newcomers.values()) if self.newcomers else None,
+            "last_hello_ns": max(self.herd_hello.values()) if self.herd_hello else None,
+        }
+
     def close_all(self) -> None:
         self.expect_close = True
         for reader in self.readers:
@@ -204,6 +250,7 @@ class Swarm:
                 reader.abort()
         self.readers = []
         self.last_seq = {}
+        self.newcomers, self.herd_hello = {}, {}
 
 
 async def _serve(conn: Any) -> None:
@@ -247,6 +294,20 @@ async def _serve(conn: Any) -> None:
         elif command == "storm_report":
             reply = swarm.storm_report(args["target_seq"])
             reply["reconnecting"] = storm_task is not None and not storm_task.done()
+        elif command == "herd":
+            storm_task = asyncio.create_task(
+                swarm.herd(
+                    Target(**args["target"]),
+                    args["count"],
+                    args["spread"],
+                    args["page"],
+                    args["page_port"],
+                )
+            )
+            reply = time.time_ns()
+        elif command == "herd_report":
+            reply = swarm.herd_report(args["target_seq"])
+            reply["arriving"] = storm_task is not None and not storm_task.done()
         elif command == "close_all":
             if storm_task is not None and not storm_task.done():
                 storm_task.cancel()
