@@ -2,6 +2,7 @@
 browsers ask of other hosts (embeds: nothing before the click). The providers' hosts answer a
 stub page, since this machine is offline, so that a frame really loads after a click."""
 
+import time
 from urllib.parse import urlsplit
 
 from tests.e2e.test_csp import WATCH
@@ -31,6 +32,17 @@ class Recorded:
             route.fulfill(status=200, content_type="text/html", body=STUB)
         else:
             route.continue_()
+
+    def wait_until(self, check, timeout: float = 15.0) -> None:
+        """Until check() holds. The route handler that logs requests and answers the stub runs
+        only while Playwright's sync API is waiting on the browser, so this waits through the
+        page (wait_for_timeout), never with time.sleep: a sleep would hold the frame's request
+        unanswered and the log unchanged however long it waited."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError("the page did not get there")
+            self.page.wait_for_timeout(20)
 
     def hosts(self) -> set[str]:
         return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.requests}

@@ -10,7 +10,6 @@ from liveblog.blog import services
 from liveblog.blog.models import Membership
 from tests.browser import ARTIFACTS, off_the_browser_loop
 from tests.e2e.recording import SANDBOX, Recorded
-from tests.e2e.test_live_loop import wait_for
 from tests.factories import EventFactory, UserFactory
 from tests.servers import asgi_servers
 
@@ -58,7 +57,7 @@ def test_a_card_loads_nothing_before_the_click_and_its_sandboxed_frame_after(bro
         assert frame.get_attribute("referrerpolicy") == "strict-origin-when-cross-origin"
         assert frame.get_attribute("title") == "Video from YouTube"
         assert reader.page.evaluate("document.activeElement.tagName") == "IFRAME"
-        wait_for(lambda: any("youtube-nocookie" in f.url for f in reader.page.frames))
+        reader.wait_until(lambda: any("youtube-nocookie" in f.url for f in reader.page.frames))
         stub = next(f for f in reader.page.frames if "youtube-nocookie" in f.url)
         stub.wait_for_selector("text=A provider's player (stub).")
         card.screenshot(path=str(ARTIFACTS / "embed-after-click.png"))
@@ -68,7 +67,7 @@ def test_a_card_loads_nothing_before_the_click_and_its_sandboxed_frame_after(bro
         reader.page.locator("figure.embed--x [data-embed-load]").focus()
         reader.page.keyboard.press("Enter")
         reader.page.locator("figure.embed--x iframe").wait_for(state="attached")
-        wait_for(lambda: "https://platform.twitter.com" in reader.hosts())
+        reader.wait_until(lambda: "https://platform.twitter.com" in reader.hosts())
 
         # An entry that arrives live: the same listener loads it (at the top of the page, so
         # that it is shown at once rather than held behind "1 new update").
@@ -79,7 +78,7 @@ def test_a_card_loads_nothing_before_the_click_and_its_sandboxed_frame_after(bro
         live = reader.page.locator("figure.embed--spotify")
         live.get_by_role("button", name="Load the audio from Spotify").click()
         live.locator("iframe").wait_for(state="attached")
-        wait_for(lambda: "https://open.spotify.com" in reader.hosts())
+        reader.wait_until(lambda: "https://open.spotify.com" in reader.hosts())
 
         reader.page.screenshot(path=str(ARTIFACTS / "embed-reader-page.png"), full_page=True)
         assert reader.violations() == []
@@ -103,7 +102,7 @@ def test_the_embed_and_permalink_pages_offer_the_card_and_load_nothing_before_a_
             assert reader.hosts() == {server.url}, path
             button.click()
             reader.page.locator("figure.embed--youtube iframe").wait_for(state="attached")
-            wait_for(lambda: "https://www.youtube-nocookie.com" in reader.hosts())
+            reader.wait_until(lambda: "https://www.youtube-nocookie.com" in reader.hosts())
             assert reader.violations() == [], path
             reader.requests.clear()
     context.close()
