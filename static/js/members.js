@@ -50,4 +50,7 @@ if (input && list) {
     clearTimeout(timer);
     timer = setTimeout(search, SEARCH_DELAY_MS);
   });
+  // A name typed before this module ran (a fast typist, a slow connection) fired its input
+  // events before the listener was there: search for it now.
+  if (input.value.trim()) search();
 }
