@@ -67,9 +67,8 @@ def test_an_admin_runs_an_event_from_creation_to_its_end(browser, screenshot):
         desk.get_by_role("button", name="Go live").click()
         desk.get_by_text("The event is live").wait_for()
         end_button = desk.get_by_role("button", name="End event")
-        assert (
-            end_button.is_visible() and not desk.get_by_role("button", name="Go live").is_visible()
-        )
+        end_button.wait_for(state="visible")  # the buttons change with the live frame
+        desk.get_by_role("button", name="Go live").wait_for(state="hidden")
         screenshot(desk, "lifecycle-editor-header")
 
         reader = browser.new_context().new_page()
