@@ -19,7 +19,8 @@ Sameness with the view, by construction rather than by a second copy of the rule
 - The headers are those of the view's own last 200 for the same Host and scheme (security
   headers, CSP, Permissions-Policy, Vary, Cache-Control), learned from its response as it
   goes out, with a fresh CSP nonce (the API's is random per response anyway), the ETag
-  (liveblog/http/caching.py `changes_etag`, from the seq alone) and the length.
+  (liveblog/http/caching.py `changes_etag`, from the seq alone), nginx's expiry
+  (`changes_kept_until`) and the length.
 - What the slug names (the event's id and creation stamp) and the last seq PostgreSQL had
   are noted by the view (`learn`), and trusted for LEARNED_FOR seconds: after that, one
   request goes to Django and refreshes them. An event removed or renamed is so answered as
@@ -104,7 +105,7 @@ def saw(event_id: int, stamp: int, last_seq: int) -> None:
 # The slugs one request has been sent to the view for, to refresh them, and when.
 _refreshing: dict[str, float] = {}
 
-_VARIABLE = {b"content-length", b"etag", b"last-modified"}
+_VARIABLE = {b"content-length", b"etag", b"last-modified", b"x-accel-expires"}
 
 
 def learn(slug: str, event_id: int, stamp: int, last_seq: int) -> None:
@@ -237,6 +238,7 @@ class FastReads:
         last_seq, frames = found
         etag = caching.changes_etag(slug, since, event_id, stamp, last_seq)
         headers = _fresh_nonce(learned[0])
+        headers.append((b"x-accel-expires", caching.changes_kept_until().encode()))
         if _not_modified(scope, etag):
             headers = [(k, v) for k, v in headers if k != b"content-type"]
             headers.append((b"etag", etag.encode()))

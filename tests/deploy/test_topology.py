@@ -9,6 +9,7 @@ import re
 import secrets
 import signal
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -395,25 +396,33 @@ def _poll(url: str) -> tuple[int, dict[str, Any], str]:
 
 async def test_identical_polls_of_the_change_log_cost_the_origin_one_request(topology, newsroom):
     """Issue 13: readers without WebSockets poll `/changes/?since=<last>`; N of them at one
-    state make one request to the application, and a change is theirs within the answer's
-    validity (1 s) and a second."""
+    state make one request to the application a second (nginx keeps an answer until the end
+    of the second it was made in: X-Accel-Expires), and a change is theirs within a second
+    or two."""
     await publish(topology, newsroom, "Before the crowd")
     url = f"{topology.nginx.url}/api/v1/events/{newsroom.event.slug}/changes/?since=1"
     before = _origin_polls(topology)
     crowd = 40
-    # A thread each, released together: all ask within the answer's second of validity.
+    # A thread each, released together. The crowd may straddle the end of a second (a loaded
+    # machine takes a while to start 40 threads): then the entry is refreshed once more.
     barrier = threading.Barrier(crowd)
+    spans: list[tuple[float, float]] = []
 
     def one(_: int) -> tuple[int, dict[str, Any], str]:
         barrier.wait(timeout=30)
-        return _poll(url)
+        started = time.time()
+        answer = _poll(url)
+        spans.append((started, time.time()))
+        return answer
 
     with ThreadPoolExecutor(max_workers=crowd) as pool:
         answers = await asyncio.to_thread(lambda: list(pool.map(one, range(crowd))))
 
     assert all(status == 200 for status, _, _ in answers)
     assert all(body == {"changes": [], "last_seq": 1} for _, body, _ in answers)
-    assert _origin_polls(topology) - before == 1, "one request upstream for the whole crowd"
+    seconds = int(max(end for _, end in spans)) - int(min(start for start, _ in spans)) + 1
+    upstream = _origin_polls(topology) - before
+    assert 1 <= upstream <= seconds, f"{upstream} requests upstream in {seconds} s for {crowd}"
     assert sum(cache == "MISS" for _, _, cache in answers) == 1
 
     loop = asyncio.get_running_loop()
