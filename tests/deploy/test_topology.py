@@ -57,7 +57,7 @@ def assert_routed_by_pool(topology) -> None:
     web = {server.port for server in topology.web}
     live = {server.port for server in topology.live}
     for method, path, _status, tried in topology.nginx.routed():
-        pool = live if path.startswith("/ws/") else web
+        pool = live if path.startswith(("/ws/", "/sse/")) else web
         assert set(tried) <= pool, f"{method} {path} went to {tried}"
 
 
@@ -371,6 +371,40 @@ def test_a_scheduled_entry_reaches_a_reader_through_nginx_from_the_worker(topolo
         wait_until(lambda: reader.created(body["id"]), what="the entry through nginx")
     assert len(reader.created(body["id"])) == 1
     assert f"published entry {body['id']} " in topology.worker.output()
+
+
+async def test_an_event_stream_reaches_a_reader_through_nginx(topology, newsroom):
+    """A reader whose proxy refuses WebSockets gets the live protocol as Server-Sent Events
+    from a `live` process through nginx, each change as it comes, its seq as the id."""
+    nginx, slug = topology.nginx, newsroom.event.slug
+    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=15)
+    connection.request(
+        "GET", f"/sse/events/{slug}/?since=0", headers={"Accept": "text/event-stream"}
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+
+    def message() -> dict[str, str]:
+        fields: dict[str, str] = {}
+        while (line := response.fp.readline().decode()) not in ("\n", ""):
+            name, _, value = line.rstrip("\n").partition(":")
+            fields[name or "comment"] = value.strip()
+        return fields
+
+    try:
+        hello = await asyncio.to_thread(message)
+        assert json.loads(hello["data"])["type"] == "hello"
+        status, post = await publish(topology, newsroom, "Through the stream")
+        assert status == 201
+        while "data" not in (frame := await asyncio.to_thread(message)):
+            pass
+        change = json.loads(frame["data"])
+        assert change["type"] == "post.created" and change["post"]["id"] == post["id"]
+        assert frame["id"] == str(change["seq"])
+    finally:
+        connection.close()
+    assert_routed_by_pool(topology)
 
 
 def _origin_polls(topology) -> float:
