@@ -1,8 +1,10 @@
 // The live connection of a reader or editor page (SPEC §7).
 // The page is server-rendered at seq N; this keeps it in step: it connects with ?since=N,
 // applies each change exactly once in seq order, fetches any gap from /changes/, and
-// reconnects with exponential backoff and full jitter. When WebSockets keep failing it polls
-// /changes/ until a connection says hello again. While the reader is scrolled down the
+// reconnects with exponential backoff and full jitter. When WebSockets keep failing (a proxy
+// that refuses the upgrade) it takes the same frames as Server-Sent Events, and if that
+// stream fails too (a proxy that buffers whole responses) it polls /changes/, until a
+// connection says hello again; it keeps trying the WebSocket meanwhile. While the reader is scrolled down the
 // stream, new entries wait behind a "N new updates" button so the page does not jump.
 
 const MAX_BACKOFF_MS = 30000;
@@ -14,6 +16,9 @@ const POLL_INTERVAL_MS = 5000;
 // one origin request a second for all of them (bench/pollers.py). The answer repeats up to
 // POLL_BUCKET - 1 changes the reader has; it drops them, as it drops any seq it has seen.
 const POLL_BUCKET = 8;
+// An event stream that has not said hello by then is held up by a buffering proxy: poll.
+const STREAM_HELLO_MS = 8000;
+const STREAM_FAILURES = 3; // errors before a hello, after which the stream is given up
 const CLOSE_NOT_FOUND = 4404;
 const CLOSE_TOO_SLOW = 4008;
 const RELOAD_AFTER_MISSED = 500; // the server's replay limit: past it a fresh page is cheaper
@@ -35,6 +40,9 @@ export class LiveStream {
     this.pending = [];
     this.fetching = false;
     this.poller = null;
+    this.events = null; // the EventSource, while WebSockets fail
+    this.streaming = false; // it has said hello
+    this.streamFailures = 0;
     this.held = [];
     this.newButton = null;
     // Latest version of entries changed while not on the page (null: removed), so that a
@@ -71,8 +79,13 @@ export class LiveStream {
     let greeted = false;
     ws.addEventListener("message", (e) => {
       const message = JSON.parse(e.data);
-      if (message.type === "hello") greeted = true;
-      this.receive(message);
+      if (message.type === "hello") {
+        greeted = true;
+        this.attempt = 0;
+        this.failures = 0;
+        this.stopStream(); // the WebSocket is back: the stream's frames are its own again
+      }
+      this.receive(message, "push");
     });
     ws.addEventListener("close", (e) => this.closed(e, greeted));
   }
@@ -81,8 +94,8 @@ export class LiveStream {
     this.root.dataset.connected = "false";
     if (event.code === CLOSE_NOT_FOUND) return;
     this.failures = greeted ? 0 : this.failures + 1;
-    if (this.failures >= POLL_AFTER_FAILURES) this.startPolling();
-    else this.setStatus(this.text.textReconnecting || "Reconnecting…");
+    if (this.failures >= POLL_AFTER_FAILURES) this.fallBack();
+    else if (!this.streaming) this.setStatus(this.text.textReconnecting || "Reconnecting…");
     if (event.code === CLOSE_TOO_SLOW) {
       this.connect(); // we fell behind: catch up from `since` straight away
       return;
@@ -96,6 +109,64 @@ export class LiveStream {
     if (!this.status) return;
     this.status.textContent = text;
     this.status.hidden = !text;
+  }
+
+  // WebSockets keep failing: the event stream if the page offers one, else (or if it fails
+  // too) polling. Called again on every failed WebSocket attempt: whatever runs stays.
+  fallBack() {
+    if (this.events || this.poller) return;
+    if (this.root.dataset.sse && typeof EventSource === "function" && this.streamFailures
+        < STREAM_FAILURES) this.openStream();
+    else this.startPolling();
+  }
+
+  openStream() {
+    let events;
+    try {
+      events = new EventSource(`${this.root.dataset.sse}?since=${this.lastSeq}`);
+    } catch (error) {
+      this.streamFailures = STREAM_FAILURES;
+      this.startPolling();
+      return;
+    }
+    this.events = events;
+    let greeted = false;
+    const giveUp = () => {
+      this.stopStream();
+      this.streamFailures = STREAM_FAILURES;
+      this.startPolling();
+    };
+    const silent = setTimeout(() => { if (!greeted) giveUp(); }, STREAM_HELLO_MS);
+    events.addEventListener("message", (e) => {
+      const message = JSON.parse(e.data);
+      if (message.type === "hello") {
+        greeted = true;
+        this.streaming = true;
+        this.streamFailures = 0;
+        clearTimeout(silent);
+      }
+      this.receive(message, "stream");
+    });
+    // The browser reconnects by itself (with the last id it had: the seq) unless the server
+    // refused it (a 404: the event is gone) or errors keep coming before any hello.
+    events.addEventListener("error", () => {
+      if (this.events !== events) return;
+      this.root.dataset.connected = "false";
+      this.streaming = false;
+      if (!greeted) this.streamFailures += 1;
+      greeted = false;
+      if (events.readyState === EventSource.CLOSED || this.streamFailures >= STREAM_FAILURES) {
+        clearTimeout(silent);
+        giveUp();
+      }
+    });
+  }
+
+  stopStream() {
+    if (!this.events) return;
+    this.events.close();
+    this.events = null;
+    this.streaming = false;
   }
 
   startPolling() {
@@ -113,13 +184,11 @@ export class LiveStream {
     this.poller = null;
   }
 
-  receive(message) {
+  receive(message, mode) {
     if (message.type === "hello") {
-      this.attempt = 0;
-      this.failures = 0;
       this.stopPolling();
       this.setStatus("");
-      this.root.dataset.mode = "push";
+      this.root.dataset.mode = mode;
       this.root.dataset.connected = "true";
       return;
     }

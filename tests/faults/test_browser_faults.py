@@ -1,5 +1,6 @@
 """The reader page under faults, in Debian's Chromium: a lost connection catches up to
-exactly what a fresh load shows, and blocked WebSockets fall back to polling and back."""
+exactly what a fresh load shows, and blocked WebSockets fall back to the event stream, or
+to polling when the stream is held up too, and back."""
 
 import time
 
@@ -22,6 +23,25 @@ BLOCKABLE_WEBSOCKET = """
     setTimeout(() => refused.dispatchEvent(new CloseEvent("close", { code: 1006 })), 10);
     return refused;
   };
+})();
+"""
+
+
+# A proxy that buffers whole responses: the event stream opens and never says a word.
+BLOCKABLE_EVENT_STREAM = """
+(() => {
+  const Real = window.EventSource;
+  window.__blockStreams = true;
+  window.EventSource = function (url, options) {
+    if (!window.__blockStreams) return new Real(url, options);
+    const held = new EventTarget();
+    held.readyState = 1;
+    held.close = () => { held.readyState = 2; };
+    return held;
+  };
+  window.EventSource.CONNECTING = 0;
+  window.EventSource.OPEN = 1;
+  window.EventSource.CLOSED = 2;
 })();
 """
 
@@ -70,13 +90,39 @@ def test_reader_page_catches_up_after_losing_its_server(newsroom, browser, scree
         screenshot(reader, "faults-reader-after-catch-up")
 
 
-def test_blocked_websockets_fall_back_to_polling_and_return_to_push(newsroom, browser):
+def test_blocked_websockets_fall_back_to_the_event_stream_and_return_to_push(newsroom, browser):
+    """A proxy that refuses the upgrade but passes a streaming response: the page takes the
+    same frames as Server-Sent Events, as fast as by socket, and says nothing is wrong."""
     with asgi_servers(1) as (server,):
         context = browser.new_context()
         context.add_init_script(BLOCKABLE_WEBSOCKET)
         reader = context.new_page()
         reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
-        reader.wait_for_selector("[data-live][data-mode=polling]", timeout=20_000)
+        reader.wait_for_selector("[data-live][data-mode=stream]", timeout=20_000)
+
+        publish(newsroom, "Arrives by the stream")
+        reader.wait_for_selector("article.entry >> text=Arrives by the stream", timeout=10_000)
+        assert reader.locator("[data-connection]").is_hidden()
+        assert reader.evaluate("document.querySelector('[data-live]').dataset.connected") == "true"
+
+        reader.evaluate("window.__blockWebSockets = false")
+        reader.wait_for_selector("[data-live][data-mode=push]", timeout=40_000)
+        publish(newsroom, "Arrives by push")
+        reader.wait_for_selector("article.entry >> text=Arrives by push", timeout=10_000)
+        assert sum("Arrives by the stream" in text for _, text in entries(reader)) == 1
+        context.close()
+
+
+def test_blocked_websockets_and_a_buffered_stream_fall_back_to_polling_and_return_to_push(
+    newsroom, browser
+):
+    with asgi_servers(1) as (server,):
+        context = browser.new_context()
+        context.add_init_script(BLOCKABLE_WEBSOCKET)
+        context.add_init_script(BLOCKABLE_EVENT_STREAM)
+        reader = context.new_page()
+        reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
+        reader.wait_for_selector("[data-live][data-mode=polling]", timeout=30_000)
 
         publish(newsroom, "Arrives by polling")
         reader.wait_for_selector("article.entry >> text=Arrives by polling", timeout=20_000)
