@@ -96,6 +96,7 @@ class Stream:
         self.outbox: list[bytes] = []
         self.ending: str | None = None  # why the stream ends: "gone", "slow", "left"
         self.waiter: asyncio.Future[None] | None = None
+        self.writer: asyncio.Task[Any] | None = None  # the request's task, which writes
 
     def deliver(self, seq: int, frame: str) -> None:
         """Called by the hub for every change of the event; must not block."""
@@ -108,7 +109,15 @@ class Stream:
             return
         if len(self.outbox) >= OUTBOX_LIMIT:
             metrics.TOO_SLOW.inc()
+            logger.info("event stream too slow at seq %s; ending it for catch-up", seq)
             self.end("slow")
+            if self.waiter is None and self.writer is not None:
+                # The writer is stuck in a send: the client stopped reading and the server's
+                # buffer is full. Waiting for it would hold the buffer and the outbox for as
+                # long as the client keeps the connection open (a stream has no ping timeout,
+                # unlike a socket): the writer is cancelled, and the server drops the
+                # connection (uvicorn logs "returned without completing response").
+                self.writer.cancel()
             return
         self.outbox.append(message(seq, frame))
         self.wake()
@@ -184,6 +193,7 @@ class EventStream:
             await _plain(send, 404, "No such event", [(b"cache-control", b"no-store")])
             return
         watcher = asyncio.ensure_future(_left(receive, stream))
+        stream.writer = asyncio.current_task()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             # The hello and a reset carry no id: an EventSource reconnects with the id of the
@@ -213,6 +223,12 @@ class EventStream:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if stream.ending != "left":
                 await send({"type": "http.response.body", "body": b""})
+        except asyncio.CancelledError:
+            if stream.ending != "slow":
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # ours, not the server's: the stream just ends here
         finally:
             watcher.cancel()
             await hub.leave(event_id, stream)

@@ -2,6 +2,7 @@
 application over the real Redis channel layer and PostgreSQL: the same frames and seq
 guarantees as the WebSocket (tests/live/test_consumer.py)."""
 
+import asyncio
 import json
 
 import pytest
@@ -285,3 +286,35 @@ async def test_every_reader_sees_every_change_in_order(live_event):
         assert [f["seq"] for f in frames] == list(range(1, 11))
         assert [f["_id"] for f in frames] == [str(n) for n in range(1, 11)]
         await reader.leave()
+
+
+async def test_a_reader_that_stops_reading_is_dropped_not_waited_for(live_event, monkeypatch):
+    """The client keeps the connection but reads nothing: the server's sends block. Once
+    its outbox is full the stream ends at once, leaving the hub, instead of holding the
+    outbox for as long as the client holds the connection."""
+    monkeypatch.setattr(streams, "OUTBOX_LIMIT", 2)
+    event, author = live_event
+    sent: list[dict] = []
+    greeted, stuck = asyncio.Event(), asyncio.Event()
+
+    async def send(message):
+        sent.append(message)
+        if len(sent) == 2:  # the response's start and the hello went out; then nothing
+            greeted.set()
+        if len(sent) > 2:
+            stuck.set()
+            await asyncio.Event().wait()
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    scope = Reader(path(event.slug)).app.scope
+    serving = asyncio.ensure_future(application(scope, receive, send))
+    hub = current_hub()
+    await asyncio.wait_for(greeted.wait(), 5)
+    await publish(event, author, "one")  # the send of this one blocks
+    await asyncio.wait_for(stuck.wait(), 5)
+    for body in ("two", "three", "four"):
+        await publish(event, author, body)
+    await asyncio.wait_for(serving, 5)
+    assert not any(hub.readers.values())
