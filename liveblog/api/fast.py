@@ -22,9 +22,10 @@ Sameness with the view, by construction rather than by a second copy of the rule
   (liveblog/http/caching.py `changes_etag`, from the seq alone), nginx's expiry
   (`changes_kept_until`) and the length.
 - What the slug names (the event's id and creation stamp) and the last seq PostgreSQL had
-  are noted by the view (`learn`), and trusted for LEARNED_FOR seconds: after that, one
-  request goes to Django and refreshes them. An event removed or renamed is so answered as
-  before for at most a few seconds (LEARNED_FOR + REFRESHING_FOR), as a shared cache would.
+  are said by the view (`saw`, as for the posts list) and trusted for LEARNED_FOR seconds:
+  after that, one request goes to Django and refreshes them. An event removed or renamed is
+  so answered as before for at most a few seconds (LEARNED_FOR + REFRESHING_FOR), as a
+  shared cache would.
 - The body: `{"changes": [<frame>, …], "last_seq": n}` with the frames exactly as Redis
   keeps them, which are the change log's rows as they are now told (retold by the same
   transaction, SPEC §7). The view encodes its rows the same way (`changes_body`).
@@ -96,7 +97,8 @@ _seen: ContextVar[dict[str, int] | None] = ContextVar("liveblog_fast_seen", defa
 
 
 def saw(event_id: int, stamp: int, last_seq: int) -> None:
-    """Noted by the posts list view: the event state its answer was made from."""
+    """Said by the views the fast path stands in front of (the posts list, the change log):
+    the event state their answer was made from."""
     box = _seen.get()
     if box is not None:
         box.update(event_id=event_id, stamp=stamp, last_seq=last_seq)
@@ -109,7 +111,8 @@ _VARIABLE = {b"content-length", b"etag", b"last-modified", b"x-accel-expires"}
 
 
 def learn(slug: str, event_id: int, stamp: int, last_seq: int) -> None:
-    """Noted by the view on every anonymous answer: what the slug names and its last seq."""
+    """What the view said of an anonymous answer (a 200 or a 304): what the slug names and
+    its last seq."""
     _events[slug] = (event_id, stamp, last_seq, time.monotonic() + LEARNED_FOR)
     _refreshing.pop(slug, None)
 
@@ -215,7 +218,16 @@ class FastReads:
             metrics.API_FAST.labels("redis").inc()
             return
         metrics.API_FAST.labels("django").inc()
-        await self.app(scope, receive, self._learning(scope, send, match.group("slug")))
+        slug = match.group("slug")
+        box: dict[str, int] = {}
+        status: list[int] = []
+        token = _seen.set(box)
+        try:
+            await self.app(scope, receive, self._learning(scope, send, slug, status))
+        finally:
+            _seen.reset(token)
+        if status and status[0] in (200, 304) and len(box) == 3:
+            learn(slug, box["event_id"], box["stamp"], box["last_seq"])
 
     async def _answer(self, scope: Scope, send: Send, slug: str, since: int) -> bool:
         now = time.monotonic()
@@ -344,12 +356,14 @@ class FastReads:
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
 
-    def _learning(self, scope: Scope, send: Send, slug: str) -> Send:
-        """`send`, noting the headers of the view's 200 on the way; a 404 (the event is gone,
-        or renamed) forgets the slug at once."""
+    def _learning(self, scope: Scope, send: Send, slug: str, status: list[int]) -> Send:
+        """`send`, noting the view's status and the headers of its 200 on the way; a 404 (the
+        event is gone, or renamed) forgets the slug at once."""
         key = _headers_key(scope)
 
         async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
             if message["type"] == "http.response.start" and message["status"] == 404:
                 _events.pop(slug, None)
             if message["type"] == "http.response.start" and message["status"] == 200:
