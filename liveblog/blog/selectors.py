@@ -10,7 +10,9 @@ from typing import Any, cast
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
 from django.core.cache import caches
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from liveblog.blog import permissions
@@ -245,8 +247,17 @@ def last_seq(event_id: int) -> int:
 
 
 def last_seqs(event_ids: list[int]) -> dict[int, int]:
-    """The last seq of several events in one query (the live hub's watch)."""
-    return dict(Event.objects.filter(pk__in=event_ids).values_list("pk", "last_seq"))
+    """The last seq of several events in one query (the live hub's watch, every second over
+    every event it serves). On PostgreSQL the ids go as one array parameter: an `__in` list
+    is prepared id by id through the field, 3.3 ms of CPU per call at 1,000 ids against 1.5
+    (bench database, 50 calls each; py-spy put that preparation at 30 % of a live process
+    serving 1,000 events)."""
+    events = Event.objects.all()
+    if connection.vendor == "postgresql":
+        events = events.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [event_ids]))
+    else:
+        events = events.filter(pk__in=event_ids)
+    return dict(events.values_list("pk", "last_seq"))
 
 
 def drafts_for_editor(event: Event, user: User) -> list[Post]:
