@@ -12,7 +12,8 @@ many events together, and the SQL statements they cost.
 
 With BENCH_EVENTS_PYSPY=<directory> set, the live process is profiled with py-spy (the dev
 extra) over the measured window of each E, as <directory>/events-<E>.txt (py-spy's raw
-collapsed stacks: one line per stack, its sample count last).
+collapsed stacks: one line per stack, its sample count last); with BENCH_EVENTS_PYSPY_NATIVE=1
+as well, with the native frames (uvloop's, the C parts of the WebSocket protocol).
 """
 
 import asyncio
@@ -112,6 +113,8 @@ class Profile:
             spy = str(Path(sys.executable).parent / "py-spy")
             argv = [spy, "record", "--pid", str(self.pid), "--duration", str(int(self.seconds)),
                     "--format", "raw", "--output", f"{self.base}.txt"]  # fmt: skip
+            if os.environ.get("BENCH_EVENTS_PYSPY_NATIVE"):
+                argv.append("--native")
             self.process = subprocess.Popen(
                 argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
