@@ -4,12 +4,29 @@ One change a second, spread round-robin over the E events, published through ano
 process; for each E (10, 100, 1,000): delivery p50/p99, the live process's CPU %, and the SQL
 statements per second it runs (bench/asgi.py counting), which should not grow with E: the
 hub's watch reads every served event's last seq in one query a second.
+
+Also measured, each E on a process of its own that no reader has joined yet: the *burst*,
+5 readers of each of the E events connecting at once in a shuffled order (at most
+BURST_IN_FLIGHT handshakes in flight), until every one has its hello: the first joins of
+many events together, and the SQL statements they cost.
+
+With BENCH_EVENTS_PYSPY=<directory> set, the live process is profiled with py-spy (the dev
+extra) over the measured window of each E, as <directory>/events-<E>.txt (py-spy's raw
+collapsed stacks: one line per stack, its sample count last); with BENCH_EVENTS_PYSPY_NATIVE=1
+as well, with the native frames (uvloop's, the C parts of the WebSocket protocol).
 """
 
+import asyncio
+import os
+import random
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 PREFIX = "bench-many-"
+BURST_IN_FLIGHT = 200
 
 
 def ensure_events(count: int) -> list[str]:
@@ -28,6 +45,87 @@ def ensure_events(count: int) -> list[str]:
     return slugs
 
 
+async def _burst(port: int, slugs: list[str], readers: int) -> tuple[int, float]:
+    """Connect `readers` sockets to each slug at once; how many got a hello, in how long."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    paths = [f"/ws/events/{slug}/" for slug in slugs for _ in range(readers)]
+    random.Random(13).shuffle(paths)
+    gate = asyncio.Semaphore(BURST_IN_FLIGHT)
+    sockets = []
+
+    async def one(path: str) -> bool:
+        async with gate:
+            try:
+                socket = await connect(
+                    f"ws://127.0.0.1:{port}{path}",
+                    origin=Origin(f"http://127.0.0.1:{port}"),
+                    compression=None,
+                    ping_interval=None,
+                    open_timeout=60,
+                )
+                sockets.append(socket)
+                await asyncio.wait_for(socket.recv(), 60)  # the hello
+                return True
+            except Exception:  # refused, timed out, closed: not connected
+                return False
+
+    started = time.monotonic()
+    results = await asyncio.gather(*(one(path) for path in paths))
+    seconds = time.monotonic() - started
+    await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+    return sum(results), seconds
+
+
+def burst(ctx: Any, spec: str, slugs: list[str], readers: int) -> dict[str, Any]:
+    from bench import servers
+
+    live = servers.start(spec, ctx.server_env)
+    try:
+        queries_before, cpu_before = live.queries(), live.cpu_seconds()
+        connected, seconds = asyncio.run(_burst(live.port, slugs, readers))
+        cpu = live.cpu_seconds() - cpu_before
+        queries_after = live.queries()
+    finally:
+        live.stop()
+    queries = None
+    if queries_before is not None and queries_after is not None:
+        queries = queries_after - queries_before
+    return {"burst_connected": connected, "burst_s": seconds, "burst_queries": queries,
+            "burst_cpu_s": cpu}  # fmt: skip
+
+
+class Profile:
+    """py-spy over one process while the measured window runs (BENCH_EVENTS_PYSPY)."""
+
+    def __init__(self, pid: int, name: str, seconds: float) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        folder = os.environ.get("BENCH_EVENTS_PYSPY")
+        if not folder:
+            return
+        self.base = Path(folder) / name
+        self.base.parent.mkdir(parents=True, exist_ok=True)
+        self.pid, self.seconds = pid, seconds
+
+    def __enter__(self) -> "Profile":
+        if hasattr(self, "base"):
+            spy = str(Path(sys.executable).parent / "py-spy")
+            argv = [spy, "record", "--pid", str(self.pid), "--duration", str(int(self.seconds)),
+                    "--format", "raw", "--output", f"{self.base}.txt"]  # fmt: skip
+            if os.environ.get("BENCH_EVENTS_PYSPY_NATIVE"):
+                argv.append("--native")
+            self.process = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.process is None:
+            return
+        self.process.wait(timeout=self.seconds + 60)
+
+
 def events(ctx: Any, spec: str, count: int, readers: int, seconds: float) -> dict[str, Any]:
     from bench import publish, servers
     from bench.__main__ import percentile
@@ -36,9 +134,15 @@ def events(ctx: Any, spec: str, count: int, readers: int, seconds: float) -> dic
     workers = ctx.workers
     slugs = ensure_events(count)
     ctx.log(f"events: {spec}, {count} events x {readers} readers, {seconds:.0f} s")
+    first = burst(ctx, spec, slugs, readers)
+    ctx.log(
+        f"  burst: {first['burst_connected']} readers in {first['burst_s']:.1f} s,"
+        f" {first['burst_queries']} SQL, {first['burst_cpu_s']:.1f} s CPU"
+    )
     live = servers.start(spec, ctx.server_env)
     api = servers.start(spec, ctx.server_env)
     try:
+        connect_queries = live.queries()
         started = time.monotonic()
         connected = 0
         for number, slug in enumerate(slugs):
@@ -48,6 +152,7 @@ def events(ctx: Any, spec: str, count: int, readers: int, seconds: float) -> dic
             pipe.send(("connect", {"target": target, "count": readers, "concurrency": readers}))
             connected += pipe.recv()["connected"]
         connect_s = time.monotonic() - started
+        after_connect = live.queries()
         publisher = publish.ApiPublisher(api.port, ctx.data.token, slugs[0])
         publisher.publish()  # warms the API process up
         time.sleep(3)  # past the joins' queries and a first audience report
@@ -55,10 +160,11 @@ def events(ctx: Any, spec: str, count: int, readers: int, seconds: float) -> dic
         queries_before, cpu_before = live.queries(), live.cpu_seconds()
         window_start = time.monotonic()
         posts = int(seconds)
-        for number in range(posts):
-            publisher.slug = slugs[number % count]
-            publisher.publish()
-            time.sleep(max(0.0, window_start + number + 1 - time.monotonic()))
+        with Profile(live.process.pid, f"events-{count}", seconds):
+            for number in range(posts):
+                publisher.slug = slugs[number % count]
+                publisher.publish()
+                time.sleep(max(0.0, window_start + number + 1 - time.monotonic()))
         window = time.monotonic() - window_start
         queries_after, cpu = live.queries(), live.cpu_seconds() - cpu_before
         time.sleep(1)  # the last change's deliveries
@@ -73,6 +179,12 @@ def events(ctx: Any, spec: str, count: int, readers: int, seconds: float) -> dic
             "readers": readers,
             "connected": connected,
             "connect_s": connect_s,
+            "connect_queries": (
+                after_connect - connect_queries
+                if after_connect is not None and connect_queries is not None
+                else None
+            ),
+            **first,
             "posts": posts,
             "deliveries": len(latencies),
             "expected": posts * readers,

@@ -166,12 +166,19 @@ def events_table(rows: list[dict[str, Any]]) -> str:
             _f(r["p99_ms"] / base["p99_ms"], 2) if base and base["p99_ms"] and r["p99_ms"] else "-",
             _f(r["cpu_pct"], 1),
             _f(r["queries_per_s"], 2),
+            _f(r.get("connect_queries")),
+            f"{_f(r.get('burst_connected'))} in {_f(r.get('burst_s'), 1)} s"
+            if "burst_s" in r
+            else "-",
+            _f(r.get("burst_queries")),
+            _f(r.get("burst_cpu_s"), 1),
         ]
         for r in rows
     ]
     header = [
         "server", "live events", "readers connected", "deliveries", "p50 ms", "p99 ms",
-        "p99 / first row", "live process CPU %", "SQL statements / s",
+        "p99 / first row", "live process CPU %", "SQL statements / s", "SQL to connect",
+        "burst: all at once", "burst SQL", "burst CPU s",
     ]  # fmt: skip
     return _table(header, out)
 

@@ -17,6 +17,10 @@ else from the recent history every publisher keeps in Redis (liveblog/live/histo
 process that just started has no memory yet), else from the change log, read once for a
 storm of readers under the event's lock.
 
+The first joins of many events at once (a newsroom's sports day reconnecting) are looked up
+in rounds (Rounds): one query for the slugs asked for meanwhile, then one for their last
+seqs, each read after its event was subscribed.
+
 Everything here runs on one event loop; the only concurrency is between awaits.
 """
 
@@ -25,8 +29,8 @@ import logging
 import time
 import weakref
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -49,6 +53,65 @@ SLUG_CACHE = 1024
 SLUG_MAX = Event._meta.get_field("slug").max_length or 0  # no event has a longer one
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Rounds(Generic[K, V]):
+    """Looks keys up in rounds of one query each: a key asked for while a round's query runs
+    waits for the next round, with every other key asked for meanwhile; a key already asked
+    for waits for the answer it will get. A lone key is asked at once, so one reader's first
+    join costs no more than it did; a burst of first joins over many events costs a query
+    per round, not one per event, and five readers of a new event no longer look its slug
+    up five times. Measured with bench/events.py, 1,000 events x 5 readers on one process,
+    two alternating runs each on a quiet machine: SQL statements to connect the readers
+    event by event 5,896 / 5,914 → 2,013 / 2,021 (in 9.0 / 9.7 → 6.0 / 6.3 s); all 5,000 at
+    once on a fresh process 2,161 / 2,167 → 495 / 491 statements, 4.7 / 4.9 → 3.7 / 3.7 s."""
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]]) -> None:
+        self.fetch = fetch
+        self.asked: dict[K, asyncio.Future[V | None]] = {}  # every key not answered yet
+        self.queued: list[K] = []  # the keys of the next round
+        self.task: asyncio.Task[None] | None = None
+
+    async def get(self, key: K) -> V | None:
+        """The key's value, None when the query found none."""
+        future = self.asked.get(key)
+        if future is None:
+            future = self.asked[key] = asyncio.get_running_loop().create_future()
+            self.queued.append(key)
+            if self.task is None or self.task.done():
+                self.task = asyncio.create_task(self._run())
+        # Shielded: one reader that gives up must not cancel the others' answer.
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while self.queued:
+            keys, self.queued = self.queued, []
+            try:
+                found = await self.fetch(keys)
+            except BaseException as exc:
+                self._answer(keys, {}, exc)
+                if not isinstance(exc, Exception):
+                    self._answer(self.queued, {}, exc)
+                    raise
+                continue
+            self._answer(keys, found, None)
+
+    def _answer(self, keys: list[K], found: dict[K, V], error: BaseException | None) -> None:
+        for key in keys:
+            future = self.asked.pop(key)
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(found.get(key))
+            elif isinstance(error, Exception):
+                future.set_exception(error)
+                future.exception()  # retrieved: every waiter may have gone meanwhile
+            else:
+                future.cancel()
+
+
 class Reader(Protocol):
     def deliver(self, seq: int, frame: str) -> None: ...
 
@@ -67,6 +130,10 @@ class Hub:
         self.subject_seqs: dict[int, dict[str, int]] = {}
         self.subscribed: set[int] = set()
         self.slugs: dict[str, tuple[int, int, float]] = {}  # slug -> (event, stamp, when)
+        self.stamps: dict[int, int] = {}  # event -> its key in the recent history
+        # First joins: slugs looked up, and last seqs read after subscribing, in rounds.
+        self.lookups: Rounds[str, tuple[int, Any]] = Rounds(lambda slugs: _live_keys(slugs))
+        self.first_seqs: Rounds[int, int] = Rounds(lambda ids: _last_seqs(ids))
         self.unknown: OrderedDict[str, float] = OrderedDict()  # slug -> when, oldest first
         self.recent_down_until = 0.0  # monotonic time before which Redis is not asked
         self.channel: str | None = None
@@ -75,7 +142,7 @@ class Hub:
         self.probe_pending: float | None = None
         self.locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         # This process's reader counts for the desks' "readers now", sent every few ticks
-        # (presence.py): a count per event per tick, nothing per reader.
+        # (presence.py): a heartbeat and the counts that changed, nothing per reader.
         self.audience = presence.Audience()
 
     # --- readers ------------------------------------------------------------------------
@@ -92,21 +159,25 @@ class Hub:
         missed = self.unknown.get(slug)
         if missed is not None and now - missed < SLUG_TTL:
             return None
-        event = await database_sync_to_async(selectors.event_by_slug)(slug)
-        if event is None:
+        found = await self.lookups.get(slug)
+        now = time.monotonic()
+        if found is None:
             self.slugs.pop(slug, None)
             self.unknown[slug] = now
             self.unknown.move_to_end(slug)
             while len(self.unknown) > SLUG_CACHE:
                 self.unknown.popitem(last=False)
             return None
+        event_id, created_at = found
         self.unknown.pop(slug, None)
-        self.slugs[slug] = (event.pk, history.stamp_of(event.created_at), now)
-        return event.pk
+        stamp = history.stamp_of(created_at)
+        self.slugs[slug] = (event_id, stamp, now)
+        self.stamps[event_id] = stamp
+        return event_id
 
     def _stamp(self, event_id: int) -> int | None:
         """The event's key in the recent history, from the slug it was looked up by."""
-        return next((stamp for eid, stamp, _ in self.slugs.values() if eid == event_id), None)
+        return self.stamps.get(event_id)
 
     async def join(self, event_id: int, reader: Reader) -> int:
         """Register a reader and return the seq it starts from: every change above it will
@@ -116,20 +187,21 @@ class Hub:
         self._start()
         await self._subscribe(event_id)
         if event_id not in self.seen:
-            async with self.locks[event_id]:
-                if event_id not in self.seen:
-                    try:
-                        seq = await database_sync_to_async(selectors.last_seq)(event_id)
-                    except BaseException as exc:  # the reader is not joined after all
-                        if isinstance(exc, Event.DoesNotExist):  # deleted since looked up
-                            self._forget(event_id)
-                        await self.leave(event_id, reader)
-                        raise
-                    self.seen[event_id] = max(seq, self.seen.get(event_id, 0))
+            try:
+                # Read after subscribing: every change above it comes through the layer.
+                seq = await self.first_seqs.get(event_id)
+                if seq is None:  # deleted since looked up
+                    self._forget(event_id)
+                    raise Event.DoesNotExist(f"event {event_id}")
+            except BaseException:  # the reader is not joined after all
+                await self.leave(event_id, reader)
+                raise
+            self.seen[event_id] = max(seq, self.seen.get(event_id, 0))
         return self.seen[event_id]
 
     def _forget(self, event_id: int) -> None:
         """Drop the slugs that named a deleted event (a new event may take the slug)."""
+        self.stamps.pop(event_id, None)
         for slug, cached in list(self.slugs.items()):
             if cached[0] == event_id:
                 del self.slugs[slug]
@@ -358,7 +430,7 @@ class Hub:
         # First: counting readers needs neither the layer nor the database.
         await self.audience.report({e: len(readers) for e, readers in self.readers.items()})
         await self._probe()
-        for event_id in list(self.readers):
+        for event_id in self.readers.keys() - self.subscribed:
             await self._subscribe(event_id)
         served = list(self.readers)  # events joined during the query are not in `latest`
         latest = await _last_seqs(served)
@@ -398,6 +470,11 @@ class Hub:
         for seq, frame in frames:
             self.fanout(event_id, seq, frame)
         self.lagging.pop(event_id, None)
+
+
+@database_sync_to_async
+def _live_keys(slugs: list[str]) -> dict[str, tuple[int, Any]]:
+    return selectors.live_keys(slugs)
 
 
 @database_sync_to_async

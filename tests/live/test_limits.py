@@ -48,7 +48,7 @@ async def test_a_slug_longer_than_any_event_s_is_refused_without_a_query(monkeyp
     def refuse(slug):
         raise AssertionError("looked up")
 
-    monkeypatch.setattr(hub_module.selectors, "event_by_slug", refuse)
+    monkeypatch.setattr(hub_module.selectors, "live_keys", refuse)
     assert await _refused("/ws/events/" + "a" * 7900 + "/")
 
 
