@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     fixtures.migrate(env)
     fixtures.setup_django(env)
     from liveblog.blog import services
-    from tests.deploy.conftest import Nginx  # the shipped config as tests/deploy runs it
+    from tests.deploy.nginx import Nginx  # the shipped config as tests/deploy runs it
 
     event, user = _event()
     first_seq = event.last_seq  # the services move the object's seq on as they publish
