@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 
 from liveblog.blog.models import ApiToken, Membership
-from tests.deploy.nginx import NGINX, NGINX_CONF, Nginx, stop, substitute, wait_for_port
+from tests.deploy.nginx import NGINX, Nginx, stop, substitute, wait_for_port
 from tests.factories import EventFactory, UserFactory
 from tests.ops.workers import Worker
 from tests.servers import BEHIND_PROXY, ROOT, Server, asgi_servers, free_port
