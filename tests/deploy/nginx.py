@@ -75,6 +75,9 @@ class Nginx:
     folder: Path
     port: int
     process: subprocess.Popen | None = None
+    # The upstream log then has the cache's background refreshes too (subrequests, which
+    # nginx does not log by default): the bench counts every request that reached the origin.
+    log_subrequests: bool = False
 
     @property
     def url(self) -> str:
@@ -112,7 +115,8 @@ class Nginx:
              + "".join(f"    {kind}_temp_path {self.folder / 'tmp' / kind};\n"
                        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
              + "    log_format upstream '$request_method $uri $status $upstream_addr';\n"
-             + f"    access_log {self.upstream_log} upstream;\n"),
+             + f"    access_log {self.upstream_log} upstream;\n"
+             + ("    log_subrequest on;\n" if self.log_subrequests else "")),
         ]:  # fmt: skip
             text = substitute(text, pattern, replacement, source=NGINX_CONF)
         return text
