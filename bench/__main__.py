@@ -399,6 +399,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--herd-spread", type=float, default=5.0)
     parser.add_argument("--herd-window", type=float, default=10.0,
                         help="seconds of steady publishing measured before the herd")  # fmt: skip
+    parser.add_argument("--herd-ws", choices=["nginx", "direct"], default="nginx",
+                        help="the herd's sockets through deploy/nginx.conf's /ws/ (as in "
+                        "production) or straight to the live process; pages always go "
+                        "through nginx's cache")  # fmt: skip
+    parser.add_argument("--herd-arrival-procs", type=int, default=2,
+                        help="swarm processes of the newcomers' own (0: the connected "
+                        "readers' processes take them too)")  # fmt: skip
+    parser.add_argument("--herd-pin", action="store_true",
+                        help="the live process on one core, the rest of the bench (swarm, "
+                        "nginx, web process) on the other(s)")  # fmt: skip
+    parser.add_argument("--herd-profile", default=None, metavar="FOLDER",
+                        help="py-spy the live process before and during the herd; the raw "
+                        "profiles go to FOLDER ('-': the summary only)")  # fmt: skip
     parser.add_argument("--events", type=lambda s: [int(x) for x in s.split(",")], default=None,
                         help="numbers of live events, e.g. 10,100,1000")  # fmt: skip
     parser.add_argument("--events-seconds", type=float, default=None)

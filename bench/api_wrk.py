@@ -47,25 +47,6 @@ servers.SPECS.setdefault(
 )
 
 
-def _event() -> int:
-    """The bench's event, with fresh changes (so Redis' recent history holds them): its
-    last seq."""
-    from django.contrib.auth import get_user_model
-
-    from liveblog.blog import services
-    from liveblog.blog.models import Event
-
-    Event.objects.filter(slug=SLUG).delete()
-    user = get_user_model().objects.filter(username="bench-poll").first()
-    if user is None:
-        user = get_user_model().objects.create_superuser("bench-poll", password="bench-poll")
-    event = services.event_create(actor=user, title="Bench poll", slug=SLUG, status="live")
-    for n in range(POSTS):
-        body = f"Entry **{n}** with [a link](https://example.com) and some words to carry."
-        services.post_publish(event=event, author=user, body=body)
-    return Event.objects.get(pk=event.pk).last_seq
-
-
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
@@ -99,12 +80,14 @@ def _answer(port: int, path: str) -> tuple[int, list[tuple[str, str]], str]:
         return response.status, headers, response.read().decode()
 
 
-def profile(pid: int, seconds: float, out: Path) -> list[tuple[str, float]]:
-    """py-spy's samples of one process (all threads) for `seconds`: the share of samples in
-    which each of our own or the framework's functions is on the stack (inclusive)."""
+def profile(pid: int, seconds: float, out: Path, rate: int = 100) -> list[tuple[str, float]]:
+    """py-spy's samples of one process (all threads) for `seconds`, `rate` a second: the
+    share of samples in which each of our own or the framework's functions is on the stack
+    (inclusive)."""
     subprocess.run(
         [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--duration",
-         str(int(seconds)), "--format", "raw", "--output", str(out), "--nonblocking"],
+         str(int(seconds)), "--rate", str(rate), "--format", "raw", "--output", str(out),
+         "--nonblocking"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     inclusive: Counter[str] = Counter()
@@ -139,14 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: `make bench-tools` installs Debian's wrk", file=sys.stderr)
         return 1
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    database_url = fixtures.bench_database_url(base) if base.endswith("/test") else base
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env = servers.server_env(database_url, redis_url)
-    fixtures.ensure_database(database_url)
-    fixtures.migrate(env)
-    fixtures.setup_django(env)
-    last = _event()
+    env = fixtures.standalone_env()
+    # Fresh changes, so that Redis' recent history holds them.
+    body = "Entry **{}** with [a link](https://example.com) and some words to carry."
+    event, _user = fixtures.fresh_event(SLUG, "Bench poll", [body.format(n) for n in range(POSTS)])
+    last = event.last_seq
     paths = {
         "changes ?since=last": f"/api/v1/events/{SLUG}/changes/?since={last}",
         "changes ?since=last-20": f"/api/v1/events/{SLUG}/changes/?since={last - 20}",

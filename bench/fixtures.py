@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -70,6 +71,42 @@ def setup_django(env: dict[str, str]) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def standalone_env() -> dict[str, str]:
+    """For a bench module run on its own (bench/pollers.py, bench/api_wrk.py): the servers'
+    environment from DATABASE_URL and REDIS_URL, with that database created, migrated and
+    this process's Django set up on it. A DATABASE_URL naming the `test` database (the
+    default) is replaced by the bench's own."""
+    from bench import servers
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    database_url = bench_database_url(base) if base.endswith("/test") else base
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env = servers.server_env(database_url, redis_url)
+    ensure_database(database_url)
+    migrate(env)
+    setup_django(env)
+    return env
+
+
+def fresh_event(slug: str, title: str, bodies: list[str]) -> tuple[Any, Any]:
+    """A live event made anew (the old one of that slug deleted) with these entries
+    published through the services, so that Redis' recent history holds them; and its
+    author, a superuser. Answers (the event as stored, the user)."""
+    from django.contrib.auth import get_user_model
+
+    from liveblog.blog import services
+    from liveblog.blog.models import Event
+
+    Event.objects.filter(slug=slug).delete()
+    user = get_user_model().objects.filter(username="bench-poll").first()
+    if user is None:
+        user = get_user_model().objects.create_superuser("bench-poll", password="bench-poll")
+    event = services.event_create(actor=user, title=title, slug=slug, status="live")
+    for body in bodies:
+        services.post_publish(event=event, author=user, body=body)
+    return Event.objects.get(pk=event.pk), user
 
 
 @dataclass

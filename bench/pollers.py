@@ -146,22 +146,6 @@ def _swarm_process(args: tuple[Any, ...], out: Any) -> None:
     out.put(asyncio.run(_swarm(*args)))
 
 
-def _event() -> Any:
-    from django.contrib.auth import get_user_model
-
-    from liveblog.blog import services
-    from liveblog.blog.models import Event
-
-    Event.objects.filter(slug=SLUG).delete()
-    user = get_user_model().objects.filter(username="bench-poll").first()
-    if user is None:
-        user = get_user_model().objects.create_superuser("bench-poll", password="bench-poll")
-    event = services.event_create(actor=user, title="Bench pollers", slug=SLUG, status="live")
-    for n in range(20):
-        services.post_publish(event=event, author=user, body=f"Earlier entry {n}.")
-    return Event.objects.get(pk=event.pk), user
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pollers")
     parser.add_argument("--readers", type=int, default=10_000)
@@ -174,17 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
         print("nginx is missing: `make deploy-tools` installs Debian's nginx", file=sys.stderr)
         return 1
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    database_url = fixtures.bench_database_url(base) if base.endswith("/test") else base
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env = servers.server_env(database_url, redis_url)
-    fixtures.ensure_database(database_url)
-    fixtures.migrate(env)
-    fixtures.setup_django(env)
+    env = fixtures.standalone_env()
     from liveblog.blog import services
-    from tests.deploy.conftest import Nginx  # the shipped config as tests/deploy runs it
+    from tests.deploy.nginx import Nginx  # the shipped config as tests/deploy runs it
 
-    event, user = _event()
+    bodies = [f"Earlier entry {n}." for n in range(20)]
+    event, user = fixtures.fresh_event(SLUG, "Bench pollers", bodies)
     first_seq = event.last_seq  # the services move the object's seq on as they publish
     load = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="bench-pollers-"))

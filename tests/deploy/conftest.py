@@ -5,20 +5,17 @@ in transaction mode in front of the test database, and Redis.
 
 The configs are the shipped files with a few explicit textual substitutions (addresses,
 ports, paths); a substitution that finds nothing to replace fails, so that these tests break
-when a shipped file changes shape instead of silently testing something else.
+when a shipped file changes shape instead of silently testing something else. nginx's part
+is tests/deploy/nginx.py, which the benchmarks through nginx (bench/) use too.
 """
 
 import getpass
 import os
-import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -30,27 +27,14 @@ from django.conf import settings
 from django.db import connection
 
 from liveblog.blog.models import ApiToken, Membership
+from tests.deploy.nginx import NGINX, Nginx, stop, substitute, wait_for_port
 from tests.factories import EventFactory, UserFactory
 from tests.ops.workers import Worker
 from tests.servers import BEHIND_PROXY, ROOT, Server, asgi_servers, free_port
 
-NGINX = "/usr/sbin/nginx"
 PGBOUNCER = "/usr/sbin/pgbouncer"
-NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 PGBOUNCER_INI = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini"
 POOL_SIZE = 2  # processes per pool, as docker-compose.yml's WEB_REPLICAS / LIVE_REPLICAS
-
-
-def substitute(text: str, pattern: str, replacement: str, *, source: Path) -> str:
-    """Replace the one line (or part of one) that `pattern` matches; fail if there is not
-    exactly one, because then the shipped file no longer has the shape this test expects."""
-    result, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-    if count != 1:
-        raise AssertionError(
-            f"{source.relative_to(ROOT)}: expected one match of {pattern!r}, found {count}; "
-            "the file changed shape, so update tests/deploy/conftest.py to match"
-        )
-    return result
 
 
 def require(binary: str) -> None:
@@ -59,35 +43,6 @@ def require(binary: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{_read(log)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(
-        f"{process.args[0]} not listening on {port} after {timeout} s:\n{_read(log)}"
-    )
-
-
-def _read(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _as_nobody_if_root(folder: Path) -> list[str]:
@@ -148,92 +103,6 @@ class Pgbouncer:
         if self.process is not None:
             stop(self.process)
             self.process = None
-
-
-@dataclass
-class Nginx:
-    folder: Path
-    port: int
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def upstream_log(self) -> Path:
-        return self.folder / "upstream.log"
-
-    @property
-    def media_root(self) -> Path:
-        """The media volume: the web processes write to it, nginx reads it."""
-        return self.folder / "srv" / "media"
-
-    def config(self, *, web: list[Server], live: list[Server]) -> str:
-        def servers(pool: list[Server]) -> str:
-            return "\n".join(rf"\1server 127.0.0.1:{s.port}\2;" for s in pool)
-
-        text = NGINX_CONF.read_text()
-        for pattern, replacement in [
-            (r"^(\s*)server live:8000\b([^;]*);", servers(live)),
-            (r"^(\s*)server web:8000\b([^;]*);", servers(web)),
-            (r"\blisten 80\b", f"listen 127.0.0.1:{self.port}"),
-            (r"/var/log/nginx/access\.log", str(self.folder / "access.log")),
-            (r"/var/cache/nginx/pages", str(self.folder / "cache" / "pages")),
-            (r"/var/cache/nginx/api\b", str(self.folder / "cache" / "api")),
-            (r"root /srv;", f"root {self.media_root.parent};"),
-            # Additions, not changes: Debian's nginx keeps its temporary files in /var/lib/nginx;
-            # and a log of which upstream answered each request, for the tests to read.
-            (r"^http \{$", "http {\n    # tests/deploy: temporary files and an upstream log\n"
-             + "".join(f"    {kind}_temp_path {self.folder / 'tmp' / kind};\n"
-                       for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-             + "    log_format upstream '$request_method $uri $status $upstream_addr';\n"
-             + f"    access_log {self.upstream_log} upstream;\n"),
-        ]:  # fmt: skip
-            text = substitute(text, pattern, replacement, source=NGINX_CONF)
-        return text
-
-    def start(self, *, web: list[Server], live: list[Server]) -> None:
-        conf = self.folder / "nginx.conf"
-        conf.write_text(self.config(web=web, live=live))
-        for folder in ("tmp", "cache"):  # nginx makes the last level only
-            (self.folder / folder).mkdir(exist_ok=True)
-        log = self.folder / "error.log"
-        self.process = subprocess.Popen(
-            [NGINX, "-p", str(self.folder), "-c", str(conf), "-e", str(log),
-             "-g", f"daemon off; pid {self.folder / 'nginx.pid'};"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.port, self.process, log)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)  # SIGTERM: nginx's fast shutdown
-            self.process = None
-
-    def routed(self) -> list[tuple[str, str, str, list[int]]]:
-        """(method, path, status, upstream ports tried) of each request nginx has logged
-        (a WebSocket is logged when it closes)."""
-        rows = []
-        for line in self.upstream_log.read_text().splitlines():
-            method, path, status, upstream = line.split(" ", 3)
-            ports = [int(port) for port in re.findall(r":(\d+)", upstream)]
-            rows.append((method, path, status, ports))
-        return rows
-
-    def routed_for(self, path: str, timeout: float = 10.0) -> list[tuple[str, str, str, list[int]]]:
-        """routed()'s rows of `path`, once nginx has logged one: it writes the line as the
-        request ends, so a client can read the answer before the line is there."""
-        deadline = time.monotonic() + timeout
-        while True:
-            rows = [row for row in self.routed() if row[1] == path]
-            if rows or time.monotonic() > deadline:
-                return rows
-            time.sleep(0.05)
 
 
 @dataclass

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.deploy.conftest import NGINX_CONF, PGBOUNCER_INI, POOL_SIZE
+from tests.deploy.conftest import PGBOUNCER_INI, POOL_SIZE
+from tests.deploy.nginx import NGINX_CONF
 from tests.servers import BEHIND_PROXY, UVICORN
 
 ROOT = Path(__file__).resolve().parent.parent.parent
