@@ -162,7 +162,7 @@ lighthouse: $(STAMP) chromium
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		DEBUG=1 $(BIN)/python tests/e2e/reader_audit.py $(AUDIT_ARGS)
 
-bench: $(STAMP) check-services bench-tools
+bench: $(STAMP) check-services bench-tools deploy-tools
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -2,8 +2,10 @@
 
 (a) fan-out to N readers of one event, (b) reconnect storm, (c) reader page render, (d) API
 throughput, (e) the same fan-out against the pure-`websockets` floor server, with ratios;
-and issue 13's herd (newcomers arriving on top of connected readers, bench/herd.py) and
-many live events on one process (bench/events.py).
+and issue 13's herd (newcomers arriving on top of connected readers, bench/herd.py), many
+live events on one process (bench/events.py), the API's hot reads under wrk (bench/api_wrk.py),
+polling readers through nginx (bench/pollers.py) and readers on Server-Sent Events
+(bench/streams.py).
 Everything runs on 127.0.0.1, is bounded in count and time, and starts and stops its own
 servers. See bench/RESULTS.md for what each column means and the figures measured here.
 """
@@ -365,7 +367,11 @@ def _save(ctx: Context) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N=1k only, under 2 minutes")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N=1k only, and smaller herds, events, pollers and streams",
+    )
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--servers", type=lambda s: s.split(","),
                         help="fan-out servers, see bench/servers.py SPECS")  # fmt: skip
@@ -373,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="servers run at the smallest size only")  # fmt: skip
     parser.add_argument("--api-servers", type=lambda s: s.split(","), default=None)
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
-                        help="fanout,render,api,herd,events (and wrk, pollers)")  # fmt: skip
+                        help="fanout,render,api,herd,events,wrk,pollers,streams")  # fmt: skip
     parser.add_argument("--posts", type=int, default=None)
     parser.add_argument("--interval", type=float, default=None)
     parser.add_argument("--baseline-posts", type=int, default=20)
@@ -434,7 +440,16 @@ def main(argv: list[str] | None = None) -> int:
     options.api_servers = options.api_servers or ["daphne", "uvicorn-sansio"]
     options.posts = options.posts or (12 if quick else 20)
     options.api_seconds = options.api_seconds or (2.0 if quick else 5.0)
-    options.only = options.only or {"fanout", "render", "api", "herd", "events"}
+    options.only = options.only or {
+        "fanout",
+        "render",
+        "api",
+        "herd",
+        "events",
+        "wrk",
+        "pollers",
+        "streams",
+    }
     options.herd = options.herd or ([1000, 1000] if quick else [5000, 5000])
     options.events = options.events or ([10, 100] if quick else [10, 100, 1000])
     options.events_seconds = options.events_seconds or (10.0 if quick else 20.0)
@@ -491,19 +506,24 @@ def main(argv: list[str] | None = None) -> int:
             for spec in options.api_servers:
                 api(ctx, spec)
         # --- issue 13: API reads under wrk against the same-bytes floor (bench/api_wrk.py) ---
-        # Not in the default sections (it needs Debian's wrk, `make bench-tools`): `--only
-        # wrk`, or run `python -m bench.api_wrk` itself for its options.
+        # Needs Debian's wrk (`make bench` installs it: bench-tools); `python -m
+        # bench.api_wrk` itself has more options.
         if "wrk" in options.only:
             from bench import api_wrk
 
             api_wrk.main(["--seconds", "3" if quick else "10", "--connections", "32"])
-        # Polling readers through the shipped nginx (bench/pollers.py; Debian's nginx, `make
-        # deploy-tools`): `--only pollers`, or `python -m bench.pollers` for its options.
+        # Polling readers through the shipped nginx (bench/pollers.py; Debian's nginx, which
+        # `make bench` installs: deploy-tools); `python -m bench.pollers` for its options.
         if "pollers" in options.only:
             from bench import pollers
 
             readers = ["--readers", "1000", "--seconds", "15"] if quick else []
             pollers.main(readers)
+        # Readers on Server-Sent Events (bench/streams.py), for the readers pollers are not.
+        if "streams" in options.only:
+            from bench import streams
+
+            streams.main(["--readers", "500", "--seconds", "8"] if quick else [])
         # --- end of issue 13's block ---
     finally:
         if ctx.workers is not None:

@@ -116,37 +116,17 @@ def _swarm_process(args: tuple[Any, ...], out: Any) -> None:
     out.put(asyncio.run(_swarm(*args)))
 
 
-def _event() -> Any:
-    from django.contrib.auth import get_user_model
-
-    from liveblog.blog import services
-    from liveblog.blog.models import Event
-
-    Event.objects.filter(slug=SLUG).delete()
-    user = get_user_model().objects.filter(username="bench-stream").first()
-    if user is None:
-        user = get_user_model().objects.create_superuser("bench-stream", password="bench-stream")
-    event = services.event_create(actor=user, title="Bench streams", slug=SLUG, status="live")
-    return Event.objects.get(pk=event.pk), user
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.streams")
     parser.add_argument("--readers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20.0, help="of publishing")
     parser.add_argument("--swarm", type=int, default=2, help="reader processes")
     options = parser.parse_args(argv)
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    database_url = fixtures.bench_database_url(base) if base.endswith("/test") else base
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env = servers.server_env(database_url, redis_url)
-    fixtures.ensure_database(database_url)
-    fixtures.migrate(env)
-    fixtures.setup_django(env)
+    env = fixtures.standalone_env()
     from liveblog.blog import services
     from liveblog.blog.models import Event
 
-    event, user = _event()
+    event, user = fixtures.fresh_event(SLUG, "Bench streams", [])
     load = os.getloadavg()
     live = servers.start("uvicorn-sansio", env)
     context = multiprocessing.get_context("fork")
