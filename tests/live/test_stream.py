@@ -3,7 +3,10 @@ application over the real Redis channel layer and PostgreSQL: the same frames an
 guarantees as the WebSocket (tests/live/test_consumer.py)."""
 
 import asyncio
+import http.client
 import json
+import signal
+import subprocess
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,6 +17,7 @@ from liveblog.blog import services
 from liveblog.live import stream as streams
 from liveblog.live.hub import current_hub
 from tests.live.client import publish
+from tests.servers import asgi_servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -318,3 +322,26 @@ async def test_a_reader_that_stops_reading_is_dropped_not_waited_for(live_event,
         await publish(event, author, body)
     await asyncio.wait_for(serving, 5)
     assert not any(hub.readers.values())
+
+
+def test_a_live_process_holding_streams_stops_when_a_deploy_says_so(live_event):
+    """A deploy sends SIGTERM and kills the process when its grace period is over (Docker's
+    default: 10 s). uvicorn waits for every response to finish before it exits, and a stream
+    never does: without --timeout-graceful-shutdown the process held its streams until the
+    kill. With it, the streams are cancelled and the browsers reconnect, with Last-Event-ID,
+    to a process still running (nginx's `live` pool)."""
+    event, _ = live_event
+    with asgi_servers(1) as (server,):
+        assert server.process is not None
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+        connection.request("GET", path(event.slug), headers={"Accept": "text/event-stream"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.readline() == f"retry: {streams.RETRY_MS}\n".encode()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=9)  # before the grace period ends
+        except subprocess.TimeoutExpired:
+            pytest.fail("the process was still serving its stream when the kill would come")
+        finally:
+            connection.close()
