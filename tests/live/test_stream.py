@@ -132,6 +132,24 @@ async def test_catch_up_replays_missed_changes_with_their_ids_then_goes_live(liv
     await reader.leave()
 
 
+async def test_a_replay_carries_what_is_true_now(live_event):
+    """SPEC §7: a post removed since is replayed as post.deleted, its text never again."""
+    event, author = live_event
+    watching = await opened(event.slug)  # so that the replay is from this process's memory
+    await watching.frame()
+    post = await publish(event, author, "Retracted **claim**.")
+    await sync_to_async(services.post_delete)(actor=author, post=post)
+    assert [(await watching.frame())["seq"] for _ in range(2)] == [1, 2]
+    reader = await opened(event.slug, "since=0")
+    assert (await reader.frame())["type"] == "hello"
+    replay = [await reader.frame() for _ in range(2)]
+    assert [(f["type"], f["seq"]) for f in replay] == [("post.deleted", 1), ("post.deleted", 2)]
+    assert all(f["post"] == {"id": post.pk} for f in replay)
+    assert b"Retracted" not in reader.buffer and "Retracted" not in json.dumps(replay)
+    await reader.leave()
+    await watching.leave()
+
+
 async def test_an_eventsource_reconnecting_resumes_from_its_last_event_id(live_event):
     """Last-Event-ID (what a browser sends when it reconnects by itself) wins over the
     URL's since, which stays what the page first asked."""
