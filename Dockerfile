@@ -22,6 +22,9 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
 CMD ["uvicorn", "liveblog.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", \
      "--ws-per-message-deflate", "false", "--lifespan", "off", "--backlog", "4096", \
-     "--proxy-headers", "--no-access-log"]
+     "--proxy-headers", "--no-access-log", "--timeout-graceful-shutdown", "5"]
+# --timeout-graceful-shutdown: on SIGTERM uvicorn waits for every response to finish, and an
+# event stream (/sse/) never does; after 5 s the rest are cancelled (their browsers reconnect
+# elsewhere with Last-Event-ID), before Docker's kill at 10 s.
 # --proxy-headers believes X-Forwarded-For only from FORWARDED_ALLOW_IPS (uvicorn's variable;
 # default 127.0.0.1): set it to the proxy's address, never to '*'.

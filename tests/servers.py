@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The production server and flags (Dockerfile), so that tests exercise what runs in production.
 UVICORN = [sys.executable, "-m", "uvicorn", "liveblog.asgi:application", "--host", "127.0.0.1",
            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-           "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log"]  # fmt: skip
+           "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log",
+           "--timeout-graceful-shutdown", "5"]  # fmt: skip
 # The rest of docker-compose.yml's command, for processes behind a proxy (tests/deploy). The
 # proxy uvicorn believes is FORWARDED_ALLOW_IPS (environment), never every client.
 BEHIND_PROXY = ["--backlog", "4096", "--proxy-headers"]

@@ -42,7 +42,9 @@ export class LiveStream {
     this.poller = null;
     this.events = null; // the EventSource, while WebSockets fail
     this.streaming = false; // it has said hello
-    this.streamFailures = 0;
+    this.streamed = false; // a stream has said hello on this page: the way passes streams
+    this.streamFailures = 0; // streams given up before any hello; at STREAM_FAILURES, no more
+    this.gone = false; // the event is no more: nothing is asked again
     this.held = [];
     this.newButton = null;
     // Latest version of entries changed while not on the page (null: removed), so that a
@@ -68,6 +70,7 @@ export class LiveStream {
   }
 
   connect() {
+    if (this.gone) return;
     let ws;
     try {
       ws = new WebSocket(this.url());
@@ -92,7 +95,10 @@ export class LiveStream {
 
   closed(event, greeted) {
     this.root.dataset.connected = "false";
-    if (event.code === CLOSE_NOT_FOUND) return;
+    if (event.code === CLOSE_NOT_FOUND) {
+      this.stop();
+      return;
+    }
     this.failures = greeted ? 0 : this.failures + 1;
     if (this.failures >= POLL_AFTER_FAILURES) this.fallBack();
     else if (!this.streaming) this.setStatus(this.text.textReconnecting || "Reconnecting…");
@@ -111,10 +117,18 @@ export class LiveStream {
     this.status.hidden = !text;
   }
 
+  // The event is gone (a socket closed with CLOSE_NOT_FOUND, a poll answered 404): stop.
+  stop() {
+    this.gone = true;
+    this.stopStream();
+    this.stopPolling();
+  }
+
   // WebSockets keep failing: the event stream if the page offers one, else (or if it fails
-  // too) polling. Called again on every failed WebSocket attempt: whatever runs stays.
+  // too) polling. Called again on every failed WebSocket attempt: a stream that runs stays;
+  // while polling, the stream is tried again unless it was given up for good.
   fallBack() {
-    if (this.events || this.poller) return;
+    if (this.events || this.gone) return;
     if (this.root.dataset.sse && typeof EventSource === "function" && this.streamFailures
         < STREAM_FAILURES) this.openStream();
     else this.startPolling();
@@ -131,32 +145,44 @@ export class LiveStream {
     }
     this.events = events;
     let greeted = false;
+    let errors = 0; // since its last hello
     const giveUp = () => {
       this.stopStream();
-      this.streamFailures = STREAM_FAILURES;
       this.startPolling();
     };
-    const silent = setTimeout(() => { if (!greeted) giveUp(); }, STREAM_HELLO_MS);
+    // Silent: a proxy that buffers whole responses. Not tried again.
+    const silent = setTimeout(() => {
+      if (greeted) return;
+      this.streamFailures = STREAM_FAILURES;
+      giveUp();
+    }, STREAM_HELLO_MS);
     events.addEventListener("message", (e) => {
       const message = JSON.parse(e.data);
       if (message.type === "hello") {
         greeted = true;
+        errors = 0;
         this.streaming = true;
+        this.streamed = true;
         this.streamFailures = 0;
         clearTimeout(silent);
       }
       this.receive(message, "stream");
     });
     // The browser reconnects by itself (with the last id it had: the seq) unless the server
-    // refused it (a 404: the event is gone) or errors keep coming before any hello.
+    // refused it (not a 200: the event is gone, the live pool is down, too many streams) or
+    // errors keep coming before any hello. Then the page polls (a 404 there stops it all),
+    // and tries the stream again at the next failed WebSocket attempt: a restarting server
+    // is back in seconds. Only a stream that never said hello on this page is given up for
+    // good, after STREAM_FAILURES tries: the way there refuses streams.
     events.addEventListener("error", () => {
       if (this.events !== events) return;
       this.root.dataset.connected = "false";
       this.streaming = false;
-      if (!greeted) this.streamFailures += 1;
+      if (!greeted) errors += 1;
       greeted = false;
-      if (events.readyState === EventSource.CLOSED || this.streamFailures >= STREAM_FAILURES) {
+      if (events.readyState === EventSource.CLOSED || errors >= STREAM_FAILURES) {
         clearTimeout(silent);
+        if (!this.streamed) this.streamFailures += 1;
         giveUp();
       }
     });
@@ -227,6 +253,10 @@ export class LiveStream {
         const response = await fetch(`${this.root.dataset.changes}?since=${since}`, {
           headers: { Accept: "application/json" },
         });
+        if (response.status === 404) {
+          this.stop(); // the event is gone, as a socket's CLOSE_NOT_FOUND says
+          return;
+        }
         if (!response.ok) throw new Error(`changes: HTTP ${response.status}`);
         const data = await response.json();
         told = data.last_seq;

@@ -113,6 +113,48 @@ def test_blocked_websockets_fall_back_to_the_event_stream_and_return_to_push(new
         context.close()
 
 
+def test_a_stream_back_after_its_server_was_away_is_taken_again(newsroom, browser):
+    """The live process restarts (a deploy) while WebSockets are blocked: the stream fails for
+    a few seconds and the page polls meanwhile, then takes the stream again once it answers,
+    rather than polling for as long as the page is open."""
+    with asgi_servers(1) as (server,):
+        context = browser.new_context()
+        context.add_init_script(BLOCKABLE_WEBSOCKET)
+        reader = context.new_page()
+        reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
+        reader.wait_for_selector("[data-live][data-mode=stream]", timeout=20_000)
+
+        server.stop()
+        reader.wait_for_selector("[data-live][data-mode=polling]", timeout=30_000)
+        server.restart()
+        reader.wait_for_selector("[data-live][data-mode=stream]", timeout=45_000)
+        publish(newsroom, "Back on the stream")
+        reader.wait_for_selector("article.entry >> text=Back on the stream", timeout=10_000)
+        assert reader.locator("[data-connection]").is_hidden()
+        context.close()
+
+
+def test_readers_of_a_deleted_event_on_the_stream_stop_asking(newsroom, browser):
+    """As a socket's readers do (CLOSE_NOT_FOUND): the stream ends, its reconnect gets a 404,
+    and the page then asks nothing more, rather than polling a 404 every 5 s for as long as
+    it is open (each one a query on a `web` process: nginx caches no 404)."""
+    with asgi_servers(1) as (server,):
+        context = browser.new_context()
+        context.add_init_script(BLOCKABLE_WEBSOCKET)
+        reader = context.new_page()
+        reader.goto(f"{server.url}/events/{newsroom.event.slug}/")
+        reader.wait_for_selector("[data-live][data-mode=stream]", timeout=20_000)
+        asked: list[str] = []
+        reader.on("request", lambda r: asked.append(r.url) if "/api/" in r.url else None)
+
+        off_the_browser_loop(newsroom.event.delete)
+        reader.wait_for_timeout(8_000)  # the hub's tick (1 s), the stream's retry (2 s), a poll
+        settled = len(asked)
+        reader.wait_for_timeout(11_000)  # two more polls, had it kept polling
+        assert asked[settled:] == []
+        context.close()
+
+
 def test_blocked_websockets_and_a_buffered_stream_fall_back_to_polling_and_return_to_push(
     newsroom, browser
 ):

@@ -3,7 +3,10 @@ application over the real Redis channel layer and PostgreSQL: the same frames an
 guarantees as the WebSocket (tests/live/test_consumer.py)."""
 
 import asyncio
+import http.client
 import json
+import signal
+import subprocess
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,6 +17,7 @@ from liveblog.blog import services
 from liveblog.live import stream as streams
 from liveblog.live.hub import current_hub
 from tests.live.client import publish
+from tests.servers import asgi_servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,6 +130,24 @@ async def test_catch_up_replays_missed_changes_with_their_ids_then_goes_live(liv
     await publish(event, author, "four")
     assert (await reader.frame())["seq"] == 4
     await reader.leave()
+
+
+async def test_a_replay_carries_what_is_true_now(live_event):
+    """SPEC §7: a post removed since is replayed as post.deleted, its text never again."""
+    event, author = live_event
+    watching = await opened(event.slug)  # so that the replay is from this process's memory
+    await watching.frame()
+    post = await publish(event, author, "Retracted **claim**.")
+    await sync_to_async(services.post_delete)(actor=author, post=post)
+    assert [(await watching.frame())["seq"] for _ in range(2)] == [1, 2]
+    reader = await opened(event.slug, "since=0")
+    assert (await reader.frame())["type"] == "hello"
+    replay = [await reader.frame() for _ in range(2)]
+    assert [(f["type"], f["seq"]) for f in replay] == [("post.deleted", 1), ("post.deleted", 2)]
+    assert all(f["post"] == {"id": post.pk} for f in replay)
+    assert b"Retracted" not in reader.buffer and "Retracted" not in json.dumps(replay)
+    await reader.leave()
+    await watching.leave()
 
 
 async def test_an_eventsource_reconnecting_resumes_from_its_last_event_id(live_event):
@@ -318,3 +340,26 @@ async def test_a_reader_that_stops_reading_is_dropped_not_waited_for(live_event,
         await publish(event, author, body)
     await asyncio.wait_for(serving, 5)
     assert not any(hub.readers.values())
+
+
+def test_a_live_process_holding_streams_stops_when_a_deploy_says_so(live_event):
+    """A deploy sends SIGTERM and kills the process when its grace period is over (Docker's
+    default: 10 s). uvicorn waits for every response to finish before it exits, and a stream
+    never does: without --timeout-graceful-shutdown the process held its streams until the
+    kill. With it, the streams are cancelled and the browsers reconnect, with Last-Event-ID,
+    to a process still running (nginx's `live` pool)."""
+    event, _ = live_event
+    with asgi_servers(1) as (server,):
+        assert server.process is not None
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+        connection.request("GET", path(event.slug), headers={"Accept": "text/event-stream"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.readline() == f"retry: {streams.RETRY_MS}\n".encode()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=9)  # before the grace period ends
+        except subprocess.TimeoutExpired:
+            pytest.fail("the process was still serving its stream when the kill would come")
+        finally:
+            connection.close()
