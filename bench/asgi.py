@@ -65,3 +65,11 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": body})
         return
     await liveblog_application(scope, receive, send)
+
+
+if os.environ.get("BENCH_GC") == "python-default":
+    # The collector as Python sets it, to measure what liveblog/asgi.py's settings save.
+    import gc
+
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)

@@ -11,7 +11,10 @@ the same consumer but for the parts compared:
 - db-hop: Channels' `dispatch`/`websocket_disconnect` (a hop to the sync thread to close old
   database connections before every handler and after a disconnect) or without that hop;
 - send: a writer task per reader per frame that `await self.send(...)`s (documented), or the
-  send stepped by hand, becoming a task only when the socket's buffer is full.
+  send stepped by hand, becoming a task only when the socket's buffer is full;
+- write: under uvicorn's websockets-sansio protocol, the frame serialised once per change and
+  written straight to each reader's transport when uvicorn's send would write it at once
+  (ours), or every frame through uvicorn's send, stepped by hand (`uvicorn-send`).
 """
 
 import asyncio
@@ -152,4 +155,6 @@ VARIANTS: dict[str, type[EventConsumer]] = {
         "SteppedSend", DocumentedLoop, DocumentedDispatch, SteppedSend
     ),
     "all-private": _variant("AllPrivate", OwnLoop, NoDbHop, SteppedSend),
+    # ours, but every frame through uvicorn's send (the consumer before the direct write)
+    "uvicorn-send": _variant("UvicornSend", SteppedSend),
 }

@@ -4,7 +4,8 @@ code). These tests pin what the replacements copy or skip, so that a Channels up
 changes it fails here, saying what changed and what to re-measure, instead of the consumer
 quietly drifting from what Channels does. The push after the response
 (liveblog/live/publish.py) rests on Django closing every response once it is sent: pinned
-here too.
+here too. So is what the consumer's direct write of a frame to uvicorn's transport mirrors
+of uvicorn's websockets-sansio send (tests/live/test_wire.py checks the bytes it writes).
 """
 
 import ast
@@ -160,6 +161,182 @@ CHANNELS = {
 }
 
 
+# What the consumer's direct write mirrors, as in uvicorn 0.54.0 and websockets 15.0.1 (compared
+# as code, like CHANNELS).
+SERVER = {
+    "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol.send": (
+        "EventConsumer._send_now writes a frame straight to the transport when this would "
+        "write it at once (liveblog.live.consumer._writes_now names when)",
+        """
+        async def send(self, message: ASGISendEvent) -> None:
+            await self.writable.wait()
+
+            if self.disconnected:
+                raise ClientDisconnected()
+
+            if not self.handshake_complete and self.initial_response is None:
+                if message["type"] == "websocket.accept":
+                    self.logger.info(
+                        '%s - "WebSocket %s" [accepted]',
+                        get_client_addr(self.scope),
+                        get_path_with_query_string(self.scope),
+                    )
+                    headers = [
+                        (name.decode("latin-1").lower(), value.decode("latin-1"))
+                        for name, value in (self.default_headers + list(message.get("headers", [])))
+                    ]
+                    accepted_subprotocol = message.get("subprotocol")
+                    if accepted_subprotocol:
+                        headers.append(("Sec-WebSocket-Protocol", accepted_subprotocol))
+                    del self.response.headers["Date"]
+                    self.response.headers.update(headers)
+
+                    if not self.transport.is_closing():
+                        self.handshake_complete = True
+                        self.conn.send_response(self.response)
+                        output = self.conn.data_to_send()
+                        self.transport.write(b"".join(output))
+                        self.start_keepalive()
+
+                elif message["type"] == "websocket.close":
+                    self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+                    self.logger.info(
+                        '%s - "WebSocket %s" 403',
+                        get_client_addr(self.scope),
+                        get_path_with_query_string(self.scope),
+                    )
+                    response = self.conn.reject(HTTPStatus.FORBIDDEN, "")
+                    self.conn.send_response(response)
+                    output = self.conn.data_to_send()
+                    self.close_sent = True
+                    self.handshake_complete = True
+                    self.transport.write(b"".join(output))
+                    self.transport.close()
+                elif (
+                    message["type"] == "websocket.http.response.start"
+                    and self.initial_response is None
+                ):
+                    if not (100 <= message["status"] < 600):
+                        raise RuntimeError(
+                            "Invalid HTTP status code '%d' in response." % message["status"]
+                        )
+                    self.logger.info(
+                        '%s - "WebSocket %s" %d',
+                        get_client_addr(self.scope),
+                        get_path_with_query_string(self.scope),
+                        message["status"],
+                    )
+                    headers = [
+                        (name.decode("latin-1"), value.decode("latin-1"))
+                        for name, value in list(message.get("headers", []))
+                    ]
+                    self.initial_response = (message["status"], headers, b"")
+                else:
+                    raise RuntimeError(
+                        "Expected ASGI message 'websocket.accept', 'websocket.close' "
+                        f"or 'websocket.http.response.start' but got '{message['type']}'."
+                    )
+
+            elif not self.close_sent and self.initial_response is None:
+                try:
+                    if message["type"] == "websocket.send":
+                        bytes_data = message.get("bytes")
+                        text_data = message.get("text")
+                        if bytes_data is not None:
+                            self.conn.send_binary(bytes_data)
+                        elif text_data is not None:
+                            self.conn.send_text(text_data.encode())
+                        output = self.conn.data_to_send()
+                        self.transport.write(b"".join(output))
+
+                    elif message["type"] == "websocket.close":
+                        if not self.transport.is_closing():
+                            code = message.get("code", 1000)
+                            reason = message.get("reason", "") or ""
+                            self.queue.put_nowait(
+                                {"type": "websocket.disconnect", "code": code, "reason": reason}
+                            )
+                            self.conn.send_close(code, reason)
+                            output = self.conn.data_to_send()
+                            self.transport.write(b"".join(output))
+                            self.close_sent = True
+                            if self.read_paused:
+                                self.read_paused = False
+                                self.transport.resume_reading()
+                            self.close_timer = self.loop.call_later(
+                                self.close_timeout, self.transport.close
+                            )
+                    else:
+                        raise RuntimeError(
+                            "Expected ASGI message 'websocket.send' or 'websocket.close', "
+                            f"but got '{message['type']}'."
+                        )
+                except InvalidState:
+                    raise ClientDisconnected()
+            elif self.initial_response is not None:
+                if message["type"] == "websocket.http.response.body":
+                    body = self.initial_response[2] + message["body"]
+                    self.initial_response = self.initial_response[:2] + (body,)
+                    if not message.get("more_body", False):
+                        status_code = self.initial_response[0]
+                        response_headers = Headers(self.initial_response[1])
+                        response_headers.setdefault("Date", email.utils.formatdate(usegmt=True))
+                        response_headers.setdefault("Connection", "close")
+                        response_headers.setdefault("Content-Length", str(len(body)))
+                        response_headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+                        response = Response(
+                            status_code, STATUS_PHRASES[status_code], response_headers, body
+                        )
+                        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+                        self.conn.send_response(response)
+                        output = self.conn.data_to_send()
+                        self.close_sent = True
+                        self.transport.write(b"".join(output))
+                        self.transport.close()
+                else:  # pragma: no cover
+                    raise RuntimeError(
+                        "Expected ASGI message 'websocket.http.response.body' "
+                        f"but got '{message['type']}'."
+                    )
+
+            else:
+                raise RuntimeError(
+                    f"Unexpected ASGI message '{message['type']}', "
+                    "after sending 'websocket.close'."
+                )
+        """,
+    ),
+    "websockets.protocol.Protocol.send_text": (
+        "what uvicorn's send calls; _writes_now checks what it checks (no fragmented message, "
+        "the connection open)",
+        """
+        def send_text(self, data: bytes, fin: bool = True) -> None:
+            if self.expect_continuation_frame:
+                raise ProtocolError("expected a continuation frame")
+            if self._state is not OPEN:
+                raise InvalidState(f"connection is {self.state.name.lower()}")
+            self.expect_continuation_frame = not fin
+            self.send_frame(Frame(OP_TEXT, data, fin))
+        """,
+    ),
+    "websockets.protocol.Protocol.send_frame": (
+        "what send_text calls: one frame serialised with the connection's extensions (_wire "
+        "serialises with none)",
+        """
+        def send_frame(self, frame: Frame) -> None:
+            if self.debug:
+                self.logger.debug("> %s", frame)
+            self.writes.append(
+                frame.serialize(
+                    mask=self.side is CLIENT,
+                    extensions=self.extensions,
+                )
+            )
+        """,
+    ),
+}
+
+
 def _code(source: str) -> str:
     """The code of a function's source, without its docstring, comments and layout."""
     tree = ast.parse(textwrap.dedent(source))
@@ -217,6 +394,51 @@ def test_what_the_consumer_copies_or_skips_of_channels_is_unchanged(dotted):
             f"CHANNELS UPGRADE: {dotted} changed in channels {channels.__version__}; {why}. "
             f"Read the change against liveblog/live/consumer.py (does the override still do "
             f"what Channels does, minus what it was written to skip?). {REMEASURE}\n{diff}",
+            pytrace=False,
+        )
+
+
+REMEASURE_WIRE = (
+    "Then re-measure the direct write against uvicorn's send: bench/consumers.py's "
+    "`ours` and `uvicorn-send` variants, `python -m bench --only fanout --sizes 2000,5000 "
+    "--no-storm --extra '' --servers floor,uvicorn-sansio:ours,uvicorn-sansio:uvicorn-send`; "
+    "keep it only while it still pays, and update the figures in "
+    "liveblog/live/consumer.py (_send_now) and this pin."
+)
+
+
+@pytest.mark.parametrize("dotted", list(SERVER))
+def test_what_the_consumer_s_direct_write_mirrors_of_uvicorn_is_unchanged(dotted):
+    import uvicorn
+    import websockets
+
+    why, pinned = SERVER[dotted]
+    versions = f"uvicorn {uvicorn.__version__}, websockets {websockets.__version__}"
+    try:
+        installed = _code(inspect.getsource(_installed(dotted)))  # type: ignore[arg-type]
+    except (ImportError, AttributeError) as exc:
+        pytest.fail(
+            f"SERVER UPGRADE: {dotted} is gone in {versions} ({exc}); {why}. Serve every "
+            f"frame through the ASGI send again, or rewrite _writes_now on what replaced "
+            f"it. {REMEASURE_WIRE}",
+            pytrace=False,
+        )
+    expected = _code(pinned)
+    if installed != expected:
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.splitlines(),
+                installed.splitlines(),
+                "uvicorn 0.54.0 / websockets 15.0.1",
+                "installed",
+                lineterm="",
+            )
+        )
+        pytest.fail(
+            f"SERVER UPGRADE: {dotted} changed in {versions}; {why}. Read the change "
+            f"against liveblog/live/consumer.py's _writes_now and _wire (would the server's "
+            f"send still write exactly those bytes at once, in exactly those states?); "
+            f"tests/live/test_wire.py checks the bytes. {REMEASURE_WIRE}\n{diff}",
             pytrace=False,
         )
 
