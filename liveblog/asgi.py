@@ -1,16 +1,14 @@
 import gc
 import os
 
+from asgiref.sync import markcoroutinefunction
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
 from liveblog.api.fast import FastReads  # noqa: E402
-from liveblog.live.routing import SocketsPerAddress, websocket_urlpatterns  # noqa: E402
+from liveblog.live.routing import Sockets  # noqa: E402
 from liveblog.live.stream import EventStream  # noqa: E402
 
 # The hot anonymous polls of the change log are answered from Redis before Django.
@@ -28,14 +26,22 @@ async def http(scope, receive, send):  # an ASGI app
         await _reads(scope, receive, send)
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": http,
-        "websocket": AllowedHostsOriginValidator(
-            SocketsPerAddress(URLRouter(websocket_urlpatterns))
-        ),
-    }
-)
+_sockets = Sockets()
+
+
+def application(scope, receive, send):  # the ASGI application
+    """Channels' ProtocolTypeRouter, as a function that hands back the awaitable of the app
+    for the scope's type instead of awaiting it: no suspended coroutine of its own for each
+    of a process's ten thousand readers (see liveblog/live/routing.py, Sockets). Marked as
+    a coroutine function, which is how servers tell an ASGI 3 application."""
+    if scope["type"] == "websocket":
+        return _sockets(scope, receive, send)
+    if scope["type"] == "http":
+        return http(scope, receive, send)
+    raise ValueError(f"No application configured for scope type {scope['type']!r}")
+
+
+markcoroutinefunction(application)
 
 # The garbage collector, tuned for a process holding thousands of sockets. Every collection
 # of the oldest generation walks every tracked object: Django's own (loaded above, never

@@ -102,6 +102,16 @@ async def test_foreign_origin_is_refused(live_event):
     assert not connected
 
 
+@pytest.mark.parametrize("headers", [[], [(b"origin", b"http://[localhost")]])
+async def test_a_socket_without_a_readable_origin_is_refused(live_event, headers):
+    """No Origin (not a browser's page: refused, as Channels' origin check does), or one
+    that does not parse as a URL."""
+    event, _ = live_event
+    communicator = WebsocketCommunicator(application, f"/ws/events/{event.slug}/", headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
 async def test_readers_messages_are_ignored(live_event):
     event, _ = live_event
     reader = await connect(event.slug)
