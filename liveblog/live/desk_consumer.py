@@ -2,8 +2,9 @@
 
 A member's editor page opens `ws/editor/events/<slug>/` with its session cookie (Channels'
 AuthMiddlewareStack on this route only: readers' sockets read no session). The Origin is
-checked for every socket by AllowedHostsOriginValidator (liveblog/asgi.py), so another site
-cannot open a desk in a signed-in reporter's browser.
+checked for every socket with the rules of Channels' AllowedHostsOriginValidator
+(liveblog/live/routing.py, Sockets), so another site cannot open a desk in a signed-in
+reporter's browser.
 
 Who may: `permissions.can_write` (every member, and admins), read through
 `selectors.desk_seat`, at connect and again every RECHECK seconds (a deactivated account, a

@@ -62,7 +62,8 @@ class Sockets:
     --servers floor,uvicorn-sansio --extra '' --no-storm`): 17.6 / 17.9 / 21.0 / 21.6 KiB
     each with the stack; 16.1 / 17.2 / 19.6 / 20.3 with this layer and a limiting wrapper
     still under it; 15.3 / 16.3 / 19.0 / 19.6 with the limit in this layer and no coroutine
-    of the application's own (liveblog/asgi.py; the floor: 13.1-14.3). The desk's socket,
+    of the application's own (liveblog/asgi.py), nor of the bench's wrapper, which held one
+    in the earlier figures too (the floor: 13.1-14.3). The desk's socket,
     one per editor, takes the documented path after the two checks."""
 
     def __init__(self) -> None:
