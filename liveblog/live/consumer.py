@@ -43,7 +43,6 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from liveblog import metrics
-from liveblog.blog.models import Event
 from liveblog.live import protocol
 from liveblog.live.hub import Hub, current_hub
 from liveblog.live.protocol import encode_frame
@@ -207,17 +206,11 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def _join(self, hub: Hub, slug: str) -> int | None:
         """Register with the hub; the event's id, or None if there is no such event."""
-        for _attempt in range(2):  # again if the event was deleted since its slug was cached
-            event_id = await hub.event_id(slug)
-            if event_id is None:
-                return None
-            try:
-                self.start_seq = await hub.join(event_id, self)
-            except Event.DoesNotExist:
-                continue
-            self.hub, self.event_id = hub, event_id
-            return event_id
-        return None
+        joined = await hub.join_slug(slug, self)
+        if joined is None:
+            return None
+        (self.event_id, self.start_seq), self.hub = joined, hub
+        return self.event_id
 
     def deliver(self, seq: int, frame: str) -> None:
         """Called by the hub for every change of the event; must not block."""

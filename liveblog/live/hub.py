@@ -179,6 +179,19 @@ class Hub:
         """The event's key in the recent history, from the slug it was looked up by."""
         return self.stamps.get(event_id)
 
+    async def join_slug(self, slug: str, reader: Reader) -> tuple[int, int] | None:
+        """`event_id`, then `join`: the event's id and the seq the reader starts from, or
+        None if no event has this slug (the socket's and the event stream's way in)."""
+        for _attempt in range(2):  # again if the event was deleted since its slug was cached
+            event_id = await self.event_id(slug)
+            if event_id is None:
+                return None
+            try:
+                return event_id, await self.join(event_id, reader)
+            except Event.DoesNotExist:
+                continue
+        return None
+
     async def join(self, event_id: int, reader: Reader) -> int:
         """Register a reader and return the seq it starts from: every change above it will
         be delivered to the reader; every change up to it is in history or the log."""

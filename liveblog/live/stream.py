@@ -35,9 +35,8 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from liveblog import metrics
-from liveblog.blog.models import Event
 from liveblog.live import protocol
-from liveblog.live.hub import Hub, current_hub
+from liveblog.live.hub import current_hub
 from liveblog.live.protocol import encode_frame
 
 logger = logging.getLogger(__name__)
@@ -188,10 +187,11 @@ class EventStream:
     async def serve(self, slug: str, since: int | None, receive: Any, send: Any) -> None:
         hub = current_hub()
         stream = Stream()
-        event_id = await _join(hub, slug, stream)
-        if event_id is None:
+        joined = await hub.join_slug(slug, stream)
+        if joined is None:
             await _plain(send, 404, "No such event", [(b"cache-control", b"no-store")])
             return
+        event_id, stream.start_seq = joined
         watcher = asyncio.ensure_future(_left(receive, stream))
         stream.writer = asyncio.current_task()
         try:
@@ -232,20 +232,6 @@ class EventStream:
         finally:
             watcher.cancel()
             await hub.leave(event_id, stream)
-
-
-async def _join(hub: Hub, slug: str, stream: Stream) -> int | None:
-    """Register with the hub (as the WebSocket consumer does); the event's id, or None."""
-    for _attempt in range(2):  # again if the event was deleted since its slug was cached
-        event_id = await hub.event_id(slug)
-        if event_id is None:
-            return None
-        try:
-            stream.start_seq = await hub.join(event_id, stream)
-        except Event.DoesNotExist:
-            continue
-        return event_id
-    return None
 
 
 async def _left(receive: Any, stream: Stream) -> None:
