@@ -36,7 +36,6 @@ import asyncio
 import logging
 from collections import deque
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -120,16 +119,6 @@ def _writes_now(socket: Any) -> bool:
     )
 
 
-def _parse_since(query_string: bytes) -> int | None:
-    values = parse_qs(query_string.decode("latin-1")).get("since")
-    if not values:
-        return None
-    since = int(values[0])
-    if since < 0:
-        raise ValueError("since must not be negative")
-    return since
-
-
 class EventConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per reader: the hub subscribes once per event per process.
     channel_layer_alias = "liveblog.no-per-reader-channel"
@@ -178,7 +167,7 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         try:
-            since = _parse_since(self.scope.get("query_string", b""))
+            since = protocol.parse_since(self.scope.get("query_string", b""))
         except ValueError:
             await self.close(code=CLOSE_BAD_REQUEST)
             return

@@ -9,6 +9,7 @@ change between processes. Knows no model: callers pass the public payloads.
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 # The channel-layer message type the hub receives changes as.
 LIVE_MESSAGE_TYPE = "live.change"
@@ -28,6 +29,21 @@ def group_for(event_id: int) -> str:
 def encode_frame(payload: dict[str, Any]) -> str:
     """The one text encoding of a live frame, shared by every path to readers."""
     return json.dumps(payload, separators=(",", ":"))
+
+
+def since_value(text: str) -> int:
+    """A `since` as the protocol takes it (SPEC §7): a whole number, zero or more; ValueError
+    otherwise."""
+    since = int(text)
+    if since < 0:
+        raise ValueError("since must not be negative")
+    return since
+
+
+def parse_since(query_string: bytes) -> int | None:
+    """The connection's `?since=`, None without one; ValueError if it is not a `since`."""
+    values = parse_qs(query_string.decode("latin-1")).get("since")
+    return since_value(values[0]) if values else None
 
 
 def hello(seq: int) -> dict[str, Any]:

@@ -29,7 +29,6 @@ import logging
 import re
 from collections import Counter
 from typing import Any
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -65,16 +64,8 @@ def _since(scope: dict[str, Any]) -> int | None:
     """`Last-Event-ID` (an EventSource reconnecting), else `?since=`; ValueError if bad."""
     for name, value in scope.get("headers", ()):
         if name == b"last-event-id":
-            since = int(value.decode("latin-1").strip())
-            break
-    else:
-        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("since")
-        if not values:
-            return None
-        since = int(values[0])
-    if since < 0:
-        raise ValueError("since must not be negative")
-    return since
+            return protocol.since_value(value.decode("latin-1").strip())
+    return protocol.parse_since(scope.get("query_string", b""))
 
 
 async def _plain(send: Any, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:
