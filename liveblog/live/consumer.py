@@ -178,16 +178,12 @@ class EventConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         await self._send_json(protocol.hello(self.start_seq))
-        if since is not None and since != self.start_seq:
-            replay = None
-            if since < self.start_seq:
-                replay = await hub.changes_between(event_id, since, self.start_seq)
-            if replay is None:
-                metrics.CATCH_UPS.labels("reset").inc()
-                await self._send_json(protocol.reset(self.start_seq))
-            else:
-                for frame in replay:
-                    await self.send(text_data=frame)
+        replay = await hub.catch_up(event_id, since, self.start_seq)
+        if replay is None:
+            await self._send_json(protocol.reset(self.start_seq))
+        else:
+            for frame in replay:
+                await self.send(text_data=frame)
         self.ready = True
         early, self.early = self.early, None
         for seq, frame in early or ():

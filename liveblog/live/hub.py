@@ -244,6 +244,17 @@ class Hub:
         if not self.readers:
             await self._stop()
 
+    async def catch_up(self, event_id: int, since: int | None, start: int) -> list[str] | None:
+        """What a reader that joined at `start` asking `since` is replayed before its live
+        changes: nothing without a `since`, the frames since < seq ≤ start, or None for a
+        reset (more missing than a reader is replayed, or `since` ahead of the event)."""
+        if since is None or since == start:
+            return []
+        replay = await self.changes_between(event_id, since, start) if since < start else None
+        if replay is None:
+            metrics.CATCH_UPS.labels("reset").inc()
+        return replay
+
     async def changes_between(self, event_id: int, since: int, upto: int) -> list[str] | None:
         """Frames with since < seq ≤ upto, from this process's memory, Redis' recent
         history or else the change log; None when more are missing than a reader is

@@ -191,16 +191,11 @@ class EventStream:
             # last change it had, not the seq the hello announced before the replay.
             hello = encode_frame(protocol.hello(stream.start_seq))
             first = [f"retry: {RETRY_MS}\n".encode(), message(None, hello)]
-            if since is not None and since != stream.start_seq:
-                replay = None
-                if since < stream.start_seq:
-                    replay = await hub.changes_between(event_id, since, stream.start_seq)
-                if replay is None:
-                    metrics.CATCH_UPS.labels("reset").inc()
-                    reset = encode_frame(protocol.reset(stream.start_seq))
-                    first.append(message(None, reset))
-                else:
-                    first += [message(json.loads(frame)["seq"], frame) for frame in replay]
+            replay = await hub.catch_up(event_id, since, stream.start_seq)
+            if replay is None:
+                first.append(message(None, encode_frame(protocol.reset(stream.start_seq))))
+            else:
+                first += [message(json.loads(frame)["seq"], frame) for frame in replay]
             await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
             stream.ready = True
             for seq, frame in stream.early:
