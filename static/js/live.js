@@ -94,7 +94,9 @@ export class LiveStream {
   }
 
   closed(event, greeted) {
-    this.root.dataset.connected = "false";
+    // A WebSocket retry that fails while the event stream is live changes nothing for the
+    // reader: the page stays connected.
+    if (!this.streaming) this.root.dataset.connected = "false";
     if (event.code === CLOSE_NOT_FOUND) {
       this.stop();
       return;

@@ -18,6 +18,7 @@ BLOCKABLE_WEBSOCKET = """
   window.__blockWebSockets = true;
   window.WebSocket = function (url, protocols) {
     if (!window.__blockWebSockets) return new Real(url, protocols);
+    window.__refusedSockets = (window.__refusedSockets || 0) + 1;
     const refused = new EventTarget();
     refused.close = () => {};
     setTimeout(() => refused.dispatchEvent(new CloseEvent("close", { code: 1006 })), 10);
@@ -102,6 +103,14 @@ def test_blocked_websockets_fall_back_to_the_event_stream_and_return_to_push(new
 
         publish(newsroom, "Arrives by the stream")
         reader.wait_for_selector("article.entry >> text=Arrives by the stream", timeout=10_000)
+        # The page keeps trying the WebSocket: a refused attempt while the stream is live
+        # must not mark the page disconnected (it once did, until the next change).
+        refused = reader.evaluate("window.__refusedSockets")
+        deadline = time.monotonic() + 40
+        while reader.evaluate("window.__refusedSockets") == refused:
+            assert time.monotonic() < deadline, "the page stopped trying the WebSocket"
+            reader.wait_for_timeout(100)
+        reader.wait_for_timeout(200)  # its close event comes 10 ms after the attempt
         assert reader.locator("[data-connection]").is_hidden()
         assert reader.evaluate("document.querySelector('[data-live]').dataset.connected") == "true"
 
