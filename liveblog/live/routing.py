@@ -35,6 +35,27 @@ websocket_urlpatterns = [
 ]
 
 
+class OpenPerAddress:
+    """Open live connections per client address in this process, against
+    LIVEBLOG_SOCKETS_PER_ADDRESS (no limit with LIVEBLOG_RATE_LIMITS off). Methods, not a
+    context manager: a `with` would hold a generator object for every idle reader."""
+
+    def __init__(self) -> None:
+        self.open: Counter[str] = Counter()
+
+    def full(self, address: str) -> bool:
+        limit = settings.LIVEBLOG_SOCKETS_PER_ADDRESS
+        return bool(settings.LIVEBLOG_RATE_LIMITS) and self.open[address] >= limit
+
+    def add(self, address: str) -> None:
+        self.open[address] += 1
+
+    def remove(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]
+
+
 # The readers' address, as its route above matches it (Django's slug converter).
 READER_PATH = re.compile(r"ws/events/(?P<slug>[-a-zA-Z0-9_]+)/")
 
@@ -69,7 +90,7 @@ class Sockets:
     def __init__(self) -> None:
         self.origins = AllowedHostsOriginValidator(None)
         self.router = URLRouter(websocket_urlpatterns)
-        self.open: Counter[str] = Counter()
+        self.open = OpenPerAddress()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         origin = None
@@ -83,8 +104,7 @@ class Sockets:
             await WebsocketDenier()(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown",))[0]
-        limited = settings.LIVEBLOG_RATE_LIMITS
-        if limited and self.open[address] >= settings.LIVEBLOG_SOCKETS_PER_ADDRESS:
+        if self.open.full(address):
             message = await receive()
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
@@ -94,7 +114,7 @@ class Sockets:
         if root and path.startswith(root):
             path = path[len(root) :]
         reader = READER_PATH.fullmatch(path.lstrip("/"))
-        self.open[address] += 1
+        self.open.add(address)
         try:
             if reader is None:
                 await self.router(scope, receive, send)
@@ -102,6 +122,4 @@ class Sockets:
                 scope["url_route"] = {"args": (), "kwargs": {"slug": reader.group("slug")}}
                 await EventConsumer()(scope, receive, send)
         finally:
-            self.open[address] -= 1
-            if self.open[address] <= 0:
-                del self.open[address]
+            self.open.remove(address)

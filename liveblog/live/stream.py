@@ -27,7 +27,6 @@ import asyncio
 import json
 import logging
 import re
-from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +36,7 @@ from liveblog import metrics
 from liveblog.live import protocol
 from liveblog.live.hub import current_hub
 from liveblog.live.protocol import encode_frame
+from liveblog.live.routing import OpenPerAddress
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class EventStream:
     """The ASGI app of `/sse/events/<slug>/` (liveblog/asgi.py routes `/sse/` here)."""
 
     def __init__(self) -> None:
-        self.open: Counter[str] = Counter()  # streams per client address, as sockets are
+        self.open = OpenPerAddress()  # streams per client address, as sockets are
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         match = PATH.fullmatch(scope["path"])
@@ -163,17 +163,14 @@ class EventStream:
             await _plain(send, 400, "since must be a whole number of zero or more", [])
             return
         address = (scope.get("client") or ("unknown",))[0]
-        limited = settings.LIVEBLOG_RATE_LIMITS
-        if limited and self.open[address] >= settings.LIVEBLOG_SOCKETS_PER_ADDRESS:
+        if self.open.full(address):
             await _plain(send, 429, "Too many live connections from this address", [])
             return
-        self.open[address] += 1
+        self.open.add(address)
         try:
             await self.serve(match.group("slug"), since, receive, send)
         finally:
-            self.open[address] -= 1
-            if self.open[address] <= 0:
-                del self.open[address]
+            self.open.remove(address)
 
     async def serve(self, slug: str, since: int | None, receive: Any, send: Any) -> None:
         hub = current_hub()
